@@ -1,0 +1,1 @@
+//! fsimage: read files out of untrusted disk and filesystem images.
