@@ -19,6 +19,6 @@ pub mod sdk;
 pub mod types;
 
 pub use error::{Error, ErrorCode, Result};
-pub use io::ReadAt;
+pub use io::{ReadAt, Window};
 pub use sdk::{Device, DirSink, ExtentSink, Filesystem};
 pub use types::{DirEntry, Extent, ExtentKind, FileKind, Stat, Timespec};

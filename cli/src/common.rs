@@ -1,0 +1,101 @@
+//! What fsimage-cat and fsimage-ls share: options, opening, error exits.
+
+use clap::Args;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Options every tool takes.
+#[derive(Args, Debug, Clone)]
+pub struct Common {
+    /// Byte offset of the filesystem in the image (overrides the root choice).
+    #[arg(long, value_name = "BYTES", conflicts_with = "partition")]
+    pub offset: Option<u64>,
+    /// Partition id as `fsimage-ls --partitions` prints it (e.g. 1, 5, 1.0).
+    #[arg(long, value_name = "ID")]
+    pub partition: Option<String>,
+    /// Use this filesystem plugin without probing (e.g. ext2).
+    #[arg(long = "fs", value_name = "NAME")]
+    pub fs: Option<String>,
+    /// Options string passed to the plugin (e.g. journal=replay).
+    #[arg(long, value_name = "STRING")]
+    pub options: Option<String>,
+    /// Look for plugins in this directory first.
+    #[arg(long, value_name = "DIR")]
+    pub plugin_dir: Option<PathBuf>,
+    /// Say which partition and filesystem were chosen, and why.
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+impl Common {
+    /// Opens the image as these options say.
+    pub fn open(&self, image: &std::path::Path) -> fsimage::Result<fsimage::Filesystem> {
+        let mut o = fsimage::OpenOptions::new();
+        if let Some(off) = self.offset {
+            o.offset(off);
+        }
+        if let Some(p) = &self.partition {
+            o.partition(p.clone());
+        }
+        if let Some(f) = &self.fs {
+            o.fs(f.clone());
+        }
+        if let Some(s) = &self.options {
+            o.options(s.as_bytes());
+        }
+        if let Some(d) = &self.plugin_dir {
+            o.plugin_dir(d.clone());
+        }
+        let fs = o.open(image)?;
+        if self.verbose {
+            eprintln!(
+                "{}: {} at byte {}{} ({})",
+                image.display(),
+                fs.fs_type(),
+                fs.offset(),
+                fs.partition()
+                    .map(|p| format!(", partition {p}"))
+                    .unwrap_or_default(),
+                fs.chosen_by()
+            );
+        }
+        Ok(fs)
+    }
+}
+
+/// Failure of a tool run: an error to print, or a quiet broken pipe.
+pub enum Failure {
+    /// Print and exit 1.
+    Error(String),
+    /// The reader went away: stop quietly.
+    BrokenPipe,
+}
+
+impl From<fsimage::Error> for Failure {
+    fn from(e: fsimage::Error) -> Self {
+        Failure::Error(e.to_string())
+    }
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(e: std::io::Error) -> Self {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            Failure::BrokenPipe
+        } else {
+            Failure::Error(format!("write error: {e}"))
+        }
+    }
+}
+
+/// Turns a run's outcome into the exit status, printing one line on error.
+pub fn finish(tool: &str, r: Result<(), Failure>) -> ExitCode {
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::BrokenPipe) => ExitCode::SUCCESS,
+        Err(Failure::Error(msg)) => {
+            let _ = writeln!(std::io::stderr(), "{tool}: {msg}");
+            ExitCode::from(1)
+        }
+    }
+}
