@@ -199,7 +199,8 @@ pub struct PluginVtable {
     /// Frees a mount. Mandatory.
     pub unmount: Option<unsafe extern "C" fn(fs: FsHandle)>,
     /// The root directory's id. Mandatory.
-    pub root: Option<unsafe extern "C" fn(fs: FsHandle, out_id: *mut u64, err: *mut RawError) -> u32>,
+    pub root:
+        Option<unsafe extern "C" fn(fs: FsHandle, out_id: *mut u64, err: *mut RawError) -> u32>,
     /// Looks one name up in a directory. Mandatory.
     pub lookup: Option<
         unsafe extern "C" fn(

@@ -127,7 +127,10 @@ pub fn list_dir<F: Filesystem>(fs: &F, dir: u64, max_entries: usize) -> Result<V
 /// Resolves a `/`-separated path without following symlinks (tests, fuzzers).
 pub fn lookup_path<F: Filesystem>(fs: &F, path: &[u8]) -> Result<u64> {
     let mut id = fs.root();
-    for comp in path.split(|&b| b == b'/').filter(|c| !c.is_empty() && *c != b".") {
+    for comp in path
+        .split(|&b| b == b'/')
+        .filter(|c| !c.is_empty() && *c != b".")
+    {
         id = fs.lookup(id, comp)?;
     }
     Ok(id)
