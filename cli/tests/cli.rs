@@ -1,0 +1,173 @@
+//! fsimage-cat and fsimage-ls as a user runs them.
+
+use fsimage_testkit::{EntryKind, image, manifest, sha256_hex};
+use std::io::Read;
+use std::process::{Command, Stdio};
+
+fn cat() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_fsimage-cat"))
+}
+fn ls() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_fsimage-ls"))
+}
+
+#[test]
+fn cat_writes_files_in_order() {
+    let img = image("ext/ext4");
+    let out = cat()
+        .arg(&img)
+        .args(["/etc/hostname", "/bin/tool"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let m = manifest("ext/ext4");
+    let mut want = b"fixture-5\n".to_vec();
+    want.extend_from_slice(b"#!/bin/sh\necho tool\n");
+    assert_eq!(out.stdout, want);
+    let kernel = m
+        .iter()
+        .find(|e| e.path.starts_with("/boot/vmlinuz"))
+        .unwrap();
+    let out = cat().arg(&img).arg(&kernel.path).output().unwrap();
+    assert_eq!(Some(sha256_hex(&out.stdout)), kernel.sha256);
+}
+
+#[test]
+fn cat_errors_are_one_line_and_exit_1() {
+    let img = image("ext/ext4");
+    let out = cat().arg(&img).arg("/etc/nope").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains(&img.display().to_string())
+            && err.contains("/etc/nope")
+            && err.contains("no such file"),
+        "{err}"
+    );
+    let out = cat().arg("/nonexistent.img").arg("/x").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent.img"));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(cat().output().unwrap().status.code(), Some(2));
+    assert_eq!(ls().arg("--bogus").output().unwrap().status.code(), Some(2));
+}
+
+#[test]
+fn broken_pipe_ends_quietly() {
+    let img = image("ext/ext4-full");
+    let mut child = cat()
+        .arg(&img)
+        .arg("/data/big.bin")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 10];
+    child
+        .stdout
+        .as_mut()
+        .unwrap()
+        .read_exact(&mut first)
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success());
+}
+
+/// Minimal reader for the flat JSON objects fsimage-ls prints.
+fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+    let k = format!("\"{key}\": ");
+    let start = line.find(&k)? + k.len();
+    let rest = &line[start..];
+    if let Some(s) = rest.strip_prefix('"') {
+        let mut end = 0;
+        let b = s.as_bytes();
+        while end < b.len() && b[end] != b'"' {
+            end += if b[end] == b'\\' { 2 } else { 1 };
+        }
+        Some(&s[..end])
+    } else {
+        let end = rest.find([',', '}']).unwrap_or(rest.len());
+        Some(&rest[..end])
+    }
+}
+
+#[test]
+fn ls_json_recursive_matches_the_manifest() {
+    for name in ["ext/ext4", "ext/ext2-1k"] {
+        let img = image(name);
+        let out = ls().args(["-R", "--json"]).arg(&img).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8(out.stdout).unwrap();
+        let mut got: Vec<(String, String, u64, u32, Option<String>)> = text
+            .lines()
+            .map(|l| {
+                (
+                    field(l, "path").unwrap().to_owned(),
+                    field(l, "type").unwrap().to_owned(),
+                    field(l, "size").unwrap().parse().unwrap(),
+                    field(l, "mode").unwrap().parse().unwrap(),
+                    field(l, "target").map(str::to_owned),
+                )
+            })
+            .collect();
+        got.sort();
+        let mut want: Vec<(String, String, u64, u32, Option<String>)> = manifest(name)
+            .into_iter()
+            .map(|e| {
+                let (ty, size) = match e.kind {
+                    EntryKind::File => ("file", e.size),
+                    EntryKind::Symlink => ("symlink", e.size),
+                    EntryKind::Dir => ("dir", u64::MAX),
+                };
+                (e.path, ty.to_owned(), size, e.mode, e.target)
+            })
+            .collect();
+        want.sort();
+        assert_eq!(got.len(), want.len(), "{name}");
+        for (g, w) in got.iter().zip(&want) {
+            assert_eq!((&g.0, &g.1, g.3, &g.4), (&w.0, &w.1, w.3, &w.4), "{name}");
+            if w.2 != u64::MAX {
+                assert_eq!(g.2, w.2, "{name}: {}", g.0);
+            }
+        }
+    }
+}
+
+#[test]
+fn ls_long_and_plain() {
+    let img = image("ext/ext4");
+    let out = ls().arg(&img).arg("/etc").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.lines().any(|l| l == "hostname"), "{text}");
+    let out = ls().arg("-l").arg(&img).arg("/etc").output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.ends_with(" short-link -> hostname"))
+        .expect(&text);
+    assert!(line.starts_with("lrwxrwxrwx"), "{line}");
+    let line = text.lines().find(|l| l.ends_with(" secret")).expect(&text);
+    assert!(line.starts_with("-rw-------"), "{line}");
+    // A file lists itself.
+    let out = ls().arg(&img).arg("/etc/hostname").output().unwrap();
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "hostname\n");
+}
