@@ -28,7 +28,7 @@ pub enum Error {
     #[error("corrupt: {0}")]
     Corrupt(String),
     /// The filesystem uses a feature this reader refuses; the text names it.
-    #[error("unsupported feature: {0}")]
+    #[error("unsupported {0}")]
     Unsupported(String),
     /// A read of the underlying bytes failed.
     #[error("I/O error: {0}")]
