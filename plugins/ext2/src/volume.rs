@@ -1,0 +1,210 @@
+//! A mounted filesystem: geometry, group table, block and inode access.
+
+use crate::cache::BlockCache;
+use crate::csum;
+use crate::group::{self, Group};
+use crate::inode::Inode;
+use crate::journal::Overlay;
+use crate::superblock::{
+    self, Ext4SuperBlock, Geometry, INCOMPAT_CSUM_SEED, S_CHECKSUM_OFFSET, SUPERBLOCK_OFFSET,
+};
+use fsimage_abi::{Device, Error, ReadAt, Result};
+use std::sync::Arc;
+use zerocopy::FromBytes;
+
+pub struct Volume {
+    pub dev: Device,
+    pub sb: Ext4SuperBlock,
+    pub geo: Geometry,
+    pub groups: Vec<Group>,
+    /// metadata_csum seed when checksums are verified.
+    pub csum_seed: Option<u32>,
+    cache: BlockCache,
+    pub overlay: Overlay,
+}
+
+/// Reads and checks the primary superblock.
+pub fn read_superblock(read: &dyn Fn(u64, &mut [u8]) -> Result<()>) -> Result<Ext4SuperBlock> {
+    let mut raw = [0u8; 1024];
+    read(SUPERBLOCK_OFFSET, &mut raw)?;
+    Ext4SuperBlock::read_from_bytes(&raw[..]).map_err(|_| Error::corrupt("superblock: bad size"))
+}
+
+impl Volume {
+    /// Opens the filesystem; `verify` turns metadata_csum checking on.
+    pub fn open(dev: Device, verify: bool) -> Result<Volume> {
+        let sb = read_superblock(&|off, buf| dev.read_exact_at(off, buf))?;
+        let geo = superblock::geometry(&sb)?;
+        superblock::check_incompat(geo.incompat)?;
+        let cap = (4usize << 20) / geo.block_size as usize;
+        let mut vol = Volume {
+            dev,
+            sb,
+            geo,
+            groups: Vec::new(),
+            csum_seed: None,
+            cache: BlockCache::new(cap.max(16)),
+            overlay: Overlay::default(),
+        };
+        vol.load_metadata(verify)?;
+        Ok(vol)
+    }
+
+    /// (Re)reads superblock-derived state and the group table, through the
+    /// journal overlay if there is one.
+    pub fn load_metadata(&mut self, verify: bool) -> Result<()> {
+        let mut raw = [0u8; 1024];
+        self.read_bytes(SUPERBLOCK_OFFSET, &mut raw)?;
+        let sb = Ext4SuperBlock::read_from_bytes(&raw[..])
+            .map_err(|_| Error::corrupt("superblock: bad size"))?;
+        let geo = superblock::geometry(&sb)?;
+        superblock::check_incompat(geo.incompat)?;
+        self.csum_seed = None;
+        if verify && geo.metadata_csum() {
+            if sb.s_checksum_type != 1 {
+                return Err(Error::corrupt(format!(
+                    "superblock: s_checksum_type {} is not crc32c",
+                    sb.s_checksum_type
+                )));
+            }
+            let c = csum::chksum(!0, &raw[..S_CHECKSUM_OFFSET]);
+            if c != sb.s_checksum.get() {
+                return Err(Error::corrupt(format!(
+                    "superblock: checksum {c:#010x} != stored {:#010x}",
+                    sb.s_checksum.get()
+                )));
+            }
+            let seed = (geo.incompat & INCOMPAT_CSUM_SEED != 0).then(|| sb.s_checksum_seed.get());
+            self.csum_seed = Some(csum::fs_seed(&sb.s_uuid, seed));
+        }
+        // The descriptor table is on disk, so its size is bounded by the device.
+        let groups_per_block = u64::from(geo.block_size / geo.desc_size);
+        let desc_blocks = geo.group_count.div_ceil(groups_per_block);
+        if desc_blocks > geo.blocks_count {
+            return Err(Error::corrupt(
+                "superblock: more group descriptors than blocks",
+            ));
+        }
+        let mut groups = Vec::new();
+        let ds = geo.desc_size as usize;
+        self.geo = geo;
+        self.sb = sb;
+        for i in 0..desc_blocks {
+            let blk = group::descriptor_block(&self.sb, &self.geo, i)?;
+            let data = self.meta_block(blk, || format!("group descriptor block {i}"))?;
+            for j in 0..groups_per_block {
+                let g = i * groups_per_block + j;
+                if g >= self.geo.group_count {
+                    break;
+                }
+                let off = j as usize * ds;
+                let Some(raw) = data.get(off..off + ds) else {
+                    return Err(Error::corrupt("group descriptor outside its block"));
+                };
+                groups.push(group::decode(&self.geo, g, raw, self.csum_seed)?);
+            }
+        }
+        self.groups = groups;
+        Ok(())
+    }
+
+    /// Forgets cached blocks (after the journal overlay changed what they hold).
+    pub fn clear_cache(&mut self) {
+        let cap = (4usize << 20) / self.geo.block_size as usize;
+        self.cache = BlockCache::new(cap.max(16));
+    }
+
+    pub fn block_size(&self) -> u64 {
+        u64::from(self.geo.block_size)
+    }
+
+    /// Reads bytes at a byte offset of the filesystem as the journal overlay
+    /// (if any) says they are.
+    pub fn read_bytes(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        if self.overlay.is_empty() {
+            return self.dev.read_exact_at(offset, buf);
+        }
+        let bs = self.block_size();
+        let mut done = 0usize;
+        while done < buf.len() {
+            let pos = offset + done as u64;
+            let blk = pos / bs;
+            let in_blk = (pos % bs) as usize;
+            let n = (bs as usize - in_blk).min(buf.len() - done);
+            let out = &mut buf[done..done + n];
+            match self.overlay.get(blk) {
+                Some(_) => {
+                    let b = self.overlay_block(blk)?;
+                    out.copy_from_slice(&b[in_blk..in_blk + n]);
+                }
+                None => self.dev.read_exact_at(pos, out)?,
+            }
+            done += n;
+        }
+        Ok(())
+    }
+
+    fn overlay_block(&self, blk: u64) -> Result<Vec<u8>> {
+        let mut v = vec![0u8; self.geo.block_size as usize];
+        crate::journal::read_overlay_block(self, blk, &mut v)?;
+        Ok(v)
+    }
+
+    /// A metadata block (cached). `what` names it for errors.
+    pub fn meta_block(&self, blk: u64, what: impl FnOnce() -> String) -> Result<Arc<[u8]>> {
+        if blk >= self.geo.blocks_count || (blk == 0 && self.geo.block_size == 1024) {
+            return Err(Error::corrupt(format!(
+                "{}: block {blk} outside the filesystem ({} blocks)",
+                what(),
+                self.geo.blocks_count
+            )));
+        }
+        if let Some(b) = self.cache.get(blk) {
+            return Ok(b);
+        }
+        let bs = self.block_size();
+        let mut v = vec![0u8; bs as usize];
+        self.read_bytes(blk * bs, &mut v)?;
+        let a: Arc<[u8]> = Arc::from(v);
+        self.cache.insert(blk, a.clone());
+        Ok(a)
+    }
+
+    /// Checks that `[start, start+len)` lies inside the filesystem.
+    pub fn check_data_blocks(&self, start: u64, len: u64, ino: u32) -> Result<()> {
+        match start.checked_add(len) {
+            Some(end) if start > 0 && end <= self.geo.blocks_count => Ok(()),
+            _ => Err(Error::corrupt(format!(
+                "inode {ino}: blocks {start}+{len} outside the filesystem ({} blocks)",
+                self.geo.blocks_count
+            ))),
+        }
+    }
+
+    /// Reads inode `ino` (1-based).
+    pub fn inode(&self, ino: u32) -> Result<Inode> {
+        if ino == 0 || ino > self.geo.inodes_count {
+            return Err(Error::corrupt(format!(
+                "inode number {ino} outside 1..={}",
+                self.geo.inodes_count
+            )));
+        }
+        let idx = ino - 1;
+        let g = (idx / self.geo.inodes_per_group) as usize;
+        let Some(group) = self.groups.get(g) else {
+            return Err(Error::corrupt(format!("inode {ino}: no group {g}")));
+        };
+        let within = u64::from(idx % self.geo.inodes_per_group) * u64::from(self.geo.inode_size);
+        let bs = self.block_size();
+        let blk = group.inode_table + within / bs;
+        let off = (within % bs) as usize;
+        let data = self.meta_block(blk, || format!("inode {ino}: inode table"))?;
+        let size = self.geo.inode_size as usize;
+        let Some(raw) = data.get(off..off + size) else {
+            return Err(Error::corrupt(format!(
+                "inode {ino}: outside its table block"
+            )));
+        };
+        Inode::parse(ino, raw.to_vec(), self.csum_seed)
+    }
+}
