@@ -356,7 +356,9 @@ fn index_level(
             return Err(bad("no checksum tail".into()));
         };
         let mut c = csum::chksum(seed, &node[..entries + 8 * count]);
+        // The whole tail counts, with dt_checksum as zero.
         c = csum::chksum(c, &node[t..t + 4]);
+        c = csum::chksum(c, &[0; 4]);
         if c != dt.dt_checksum.get() {
             return Err(bad(format!(
                 "checksum {c:#010x} != stored {:#010x}",

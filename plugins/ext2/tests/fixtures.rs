@@ -47,3 +47,63 @@ fn ext4_huge() {
 fn ext4_full() {
     check_fixture("ext/ext4-full", "", 100_000);
 }
+
+// Images made for this plugin's tests (see each .recipe).
+
+#[test]
+fn ext4_1k_htree_two_levels_csum_seed() {
+    check_fixture("ext/ext4-1k-htree", "", 100_000);
+}
+
+#[test]
+fn ext4_htree_tea_unsigned() {
+    check_fixture("ext/ext4-htree-tea-unsigned", "", 100_000);
+}
+
+#[test]
+fn ext2_nofiletype_legacy_hash() {
+    check_fixture("ext/ext2-nofiletype-legacy", "", 100_000);
+}
+
+#[test]
+fn ext4_bigalloc_orphan_file_mmp() {
+    check_fixture("ext/ext4-bigalloc", "", 1000);
+}
+
+#[test]
+fn ext4_meta_bg_sparse_super2() {
+    check_fixture("ext/ext4-metabg", "", 1000);
+}
+
+#[test]
+fn ext4_dirty_journal_read_as_is() {
+    check_fixture_as("ext/ext4-journal-dirty", "", "ext/ext4-journal-dirty");
+}
+
+#[test]
+fn ext4_dirty_journal_replayed() {
+    check_fixture_as(
+        "ext/ext4-journal-dirty",
+        "journal=replay",
+        "ext/ext4-journal-dirty-replayed",
+    );
+}
+
+#[test]
+fn ext3_dirty_journal_read_as_is() {
+    check_fixture_as("ext/ext3-journal-dirty", "", "ext/ext3-journal-dirty");
+}
+
+#[test]
+fn ext3_dirty_journal_replayed() {
+    check_fixture_as(
+        "ext/ext3-journal-dirty",
+        "journal=replay",
+        "ext/ext3-journal-dirty-replayed",
+    );
+}
+
+#[test]
+fn ext4_symlinks() {
+    check_fixture("ext/ext4-symlinks", "", 1000);
+}

@@ -183,11 +183,20 @@ pub fn walk(fs: &Ext2Fs, dev: &dyn ReadAt, chunk: usize, check_read: bool) -> Ve
 
 /// Mounts fixture `name` and checks the whole tree against its manifest.
 pub fn check_fixture(name: &str, options: &str, chunk: usize) {
+    check_with(name, options, name, chunk);
+}
+
+/// Mounts image `name` with `options` and checks it against manifest `manifest`.
+pub fn check_fixture_as(name: &str, options: &str, manifest: &str) {
+    check_with(name, options, manifest, 1000);
+}
+
+fn check_with(name: &str, options: &str, manifest: &str, chunk: usize) {
     let path = fsimage_testkit::image(name);
     let dev = file_dev(&path);
     let fs = Ext2Fs::mount(vec![dev.clone()], options.as_bytes()).unwrap();
     let got = walk(&fs, &dev, chunk, true);
-    let mut want = fsimage_testkit::manifest(name);
+    let mut want = fsimage_testkit::manifest(manifest);
     want.sort_by(|a, b| a.path.cmp(&b.path));
     let gp: Vec<_> = got.iter().map(|e| &e.path).collect();
     let wp: Vec<_> = want.iter().map(|e| &e.path).collect();
