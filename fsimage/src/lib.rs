@@ -11,6 +11,7 @@
 //! ```
 
 mod choose;
+pub mod disk;
 pub mod error;
 pub mod fs;
 pub mod image;
