@@ -86,17 +86,26 @@ pub fn walk(vol: &Volume, inode: &Inode, cover: &mut Cover<'_, '_>) -> Result<()
             index = rel;
         }
         let count = if first == 0 { DIRECT } else { p };
-        for i in index..count {
+        let mut i = index;
+        while i < count {
             let ptr = le32(&array, i as usize);
-            let pblk = if ptr == 0 {
-                None
-            } else {
-                vol.check_data_blocks(ptr, 1, inode.ino)?;
-                Some(ptr)
-            };
-            if !cover.push(first + i, 1, pblk)? {
+            if ptr == 0 {
+                // A run of holes in one step.
+                let mut j = i + 1;
+                while j < count && le32(&array, j as usize) == 0 {
+                    j += 1;
+                }
+                if !cover.push(first + i, j - i, None)? {
+                    return Ok(());
+                }
+                i = j;
+                continue;
+            }
+            vol.check_data_blocks(ptr, 1, inode.ino)?;
+            if !cover.push(first + i, 1, Some(ptr))? {
                 return Ok(());
             }
+            i += 1;
         }
     }
 }

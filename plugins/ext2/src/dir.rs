@@ -8,7 +8,7 @@ use crate::inode::{EXT4_INLINE_DATA_FL, Inode};
 use crate::map;
 use crate::superblock::INCOMPAT_FILETYPE;
 use crate::volume::Volume;
-use fsimage_abi::{Error, FileKind, Result};
+use fsimage_abi::{Error, FileKind, ReadAt, Result};
 use std::sync::Arc;
 use zerocopy::little_endian::{U16, U32};
 use zerocopy::{FromBytes, Immutable, KnownLayout, Unaligned};
@@ -228,7 +228,7 @@ pub fn for_each(
         return Ok(());
     }
     let bs = vol.block_size();
-    let nblocks = dir.size().div_ceil(bs);
+    let nblocks = dir_blocks(vol, dir)?;
     let first = cookie / bs;
     let mut in_first = (cookie % bs) as usize;
     map::for_each_run(vol, dir, first, nblocks, &mut |run| {
@@ -250,6 +250,21 @@ pub fn for_each(
         }
         Ok(true)
     })
+}
+
+/// Number of blocks of a block-mapped directory; a directory cannot be
+/// larger than the device it is on.
+pub fn dir_blocks(vol: &Volume, dir: &Inode) -> Result<u64> {
+    let bs = vol.block_size();
+    let n = dir.size().div_ceil(bs);
+    if n > vol.dev.size() / bs {
+        return Err(Error::corrupt(format!(
+            "directory {}: size {} larger than the device",
+            dir.ino,
+            dir.size()
+        )));
+    }
+    Ok(n)
 }
 
 /// Scans `dir` for `name` entry by entry.

@@ -241,7 +241,7 @@ pub fn lookup(vol: &Volume, dir: &Inode, name: &[u8]) -> Result<Option<Option<u3
         return Ok(None);
     }
     let bs = vol.block_size();
-    let nblocks = dir.size().div_ceil(bs);
+    let nblocks = dir::dir_blocks(vol, dir)?;
     let Some(root) = dir::dir_block(vol, dir, 0)? else {
         return Ok(None);
     };
