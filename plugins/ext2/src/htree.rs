@@ -5,7 +5,7 @@
 use crate::csum;
 use crate::dir;
 use crate::inode::{EXT4_CASEFOLD_FL, Inode};
-use crate::superblock::{EXT2_FLAGS_UNSIGNED_HASH, INCOMPAT_LARGEDIR};
+use crate::superblock::{EXT2_FLAGS_UNSIGNED_HASH, INCOMPAT_CASEFOLD, INCOMPAT_LARGEDIR};
 use crate::volume::Volume;
 use fsimage_abi::{Error, Result};
 use std::sync::Arc;
@@ -236,10 +236,18 @@ impl Level {
 /// htree cannot be used (the caller scans linearly instead).
 pub fn lookup(vol: &Volume, dir: &Inode, name: &[u8]) -> Result<Option<Option<u32>>> {
     let ino = dir.ino;
-    if dir.has_flag(EXT4_CASEFOLD_FL) {
-        // Casefolded names hash after Unicode folding; scan instead.
-        return Ok(None);
-    }
+    // A casefolded directory hashes the folded name. Folding ASCII is
+    // lower-casing; other names need Unicode tables, so they are scanned.
+    let folded;
+    let hashed = if dir.has_flag(EXT4_CASEFOLD_FL) && vol.geo.has_incompat(INCOMPAT_CASEFOLD) {
+        if !name.is_ascii() {
+            return Ok(None);
+        }
+        folded = name.to_ascii_lowercase();
+        &folded[..]
+    } else {
+        name
+    };
     let bs = vol.block_size();
     let nblocks = dir::dir_blocks(vol, dir)?;
     let Some(root) = dir::dir_block(vol, dir, 0)? else {
@@ -262,7 +270,7 @@ pub fn lookup(vol: &Volume, dir: &Inode, name: &[u8]) -> Result<Option<Option<u3
         version += 3;
     }
     let seed = vol.sb.s_hash_seed.each_ref().map(|s| s.get());
-    let Some(hash) = name_hash(name, version, &seed) else {
+    let Some(hash) = name_hash(hashed, version, &seed) else {
         return Ok(None);
     };
     let inode_seed = vol.csum_seed.map(|s| dir.csum_seed(s));

@@ -325,3 +325,16 @@ fn mounts_are_shared_between_threads() {
         t.join().unwrap();
     }
 }
+
+#[test]
+fn casefolded_htree_lookups() {
+    let fs = mount("ext/ext4-casefold", "").unwrap();
+    let many = path(&fs, "/many");
+    // ASCII names go through the index (hash of the lower-cased name) ...
+    let t = fs.lookup(many, b".target").unwrap();
+    assert_eq!(fs.stat(t).unwrap().size, 7);
+    // ... non-ASCII ones are scanned; names match as stored.
+    let e = "ent\u{e9}-02999-\u{ff}";
+    assert_eq!(fs.lookup(many, e.as_bytes()).unwrap(), t);
+    assert_eq!(fs.lookup(many, b"missing"), Err(Error::NotFound));
+}

@@ -107,3 +107,13 @@ fn ext3_dirty_journal_replayed() {
 fn ext4_symlinks() {
     check_fixture("ext/ext4-symlinks", "", 1000);
 }
+
+#[test]
+fn ext4_64k_blocks() {
+    check_fixture("ext/ext4-64k", "", 1000);
+}
+
+#[test]
+fn ext4_casefold() {
+    check_fixture("ext/ext4-casefold", "", 100_000);
+}
