@@ -707,6 +707,71 @@ fn ids_and_windows() {
     assert_eq!(p.scheme, Scheme::Vtoc);
 }
 
+#[test]
+fn tiny_and_empty_disks_are_whole_disks() {
+    for len in [0usize, 1, 511] {
+        let data = vec![0u8; len];
+        let l = disk::parse_bytes(&data).unwrap();
+        assert_eq!(summary(&l), vec![row("0", "disk", 0, 0, "")]);
+        assert_eq!(l.partitions[0].size, len as u64);
+    }
+}
+
+fn put_u32(d: &mut Overlay<FileImage>, at: u64, v: u32) {
+    d.put(at, &v.to_le_bytes());
+}
+fn put_u64(d: &mut Overlay<FileImage>, at: u64, v: u64) {
+    d.put(at, &v.to_le_bytes());
+}
+
+/// dev-gpt re-addressed in 4096-byte logical blocks: its own header moved
+/// to LBA 1 (byte 4096), its own entries to LBA 2 with each LBA divided by 8,
+/// CRCs recomputed. Every partition keeps its byte range.
+fn gpt_4k() -> Overlay<FileImage> {
+    let mut d = Overlay::new(open("dev-gpt"));
+    let header = d.get(512, 92);
+    let mut entries = d.get(1024, 128 * 128);
+    for e in entries.chunks_exact_mut(128) {
+        if e[..16] == [0u8; 16] {
+            continue;
+        }
+        let first = u64::from_le_bytes(e[32..40].try_into().unwrap());
+        let last = u64::from_le_bytes(e[40..48].try_into().unwrap());
+        assert!(first % 8 == 0 && (last + 1) % 8 == 0);
+        e[32..40].copy_from_slice(&(first / 8).to_le_bytes());
+        e[40..48].copy_from_slice(&((last + 1) / 8 - 1).to_le_bytes());
+    }
+    d.put(512, &[0u8; 512]); // no "EFI PART" at byte 512 any more
+    d.put(8192, &entries);
+    let h = 4096u64;
+    let last_lba = d.size() / 4096 - 1;
+    d.put(h, &header);
+    put_u64(&mut d, h + 32, last_lba); // AlternateLBA
+    put_u64(&mut d, h + 40, 6); // FirstUsableLBA
+    put_u64(&mut d, h + 48, last_lba - 5); // LastUsableLBA
+    put_u64(&mut d, h + 72, 2); // PartitionEntryLBA
+    put_u32(&mut d, h + 88, crc32fast::hash(&entries));
+    put_u32(&mut d, h + 16, 0);
+    let crc = crc32fast::hash(&d.get(h, 92));
+    put_u32(&mut d, h + 16, crc);
+    d
+}
+
+#[test]
+fn gpt_with_4096_byte_sectors() {
+    let d = gpt_4k();
+    let l = layout_of(&d);
+    assert_eq!(l.sector_size, 4096);
+    check_gpt_layout(&l);
+    assert!(l.warnings.is_empty(), "{:?}", l.warnings);
+    assert_eq!(root_of(&d, &l).id(), "4");
+    // Breaking its header CRC leaves no usable header of that size (the
+    // backup in the last 512-byte sector says MyLBA 131071, not 16383).
+    let mut bad = gpt_4k();
+    bad.put(4096 + 56, &[0xEE]);
+    assert!(matches!(disk::parse(&bad), Err(DiskError::Gpt(_))));
+}
+
 // ---------------------------------------------------------------------------
 // Properties.
 // ---------------------------------------------------------------------------
@@ -715,7 +780,7 @@ fn every_valid_partition_is_inside(l: &DiskLayout, size: u64) -> Result<(), Stri
     for p in &l.partitions {
         if p.is_valid() {
             let end = p.start.checked_add(p.size).ok_or("overflow")?;
-            if end > size || p.size == 0 {
+            if end > size || (p.size == 0 && p.scheme != Scheme::Disk) {
                 return Err(format!("{} [{}, {end}) outside {size}", p.id, p.start));
             }
             if let Some(parent) = &p.parent {

@@ -456,3 +456,60 @@ pub fn parse(disk: &dyn ReadAt) -> Result<DiskLayout, DiskError> {
 pub fn parse_bytes(data: &[u8]) -> Result<DiskLayout, DiskError> {
     parse(&data)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixture_aliases_map_to_ids() {
+        assert_eq!(canonical_id("p1s0"), "1.0");
+        assert_eq!(canonical_id("p3"), "3");
+        assert_eq!(canonical_id("p0"), "0");
+        assert_eq!(canonical_id("s3"), "s3");
+        assert_eq!(canonical_id("1.2"), "1.2");
+        assert_eq!(canonical_id("ps"), "ps");
+        assert_eq!(canonical_id("p1s"), "p1s");
+    }
+
+    fn part(start: u64, size: u64) -> Partition {
+        Partition {
+            start,
+            size,
+            ..whole_disk(0)
+        }
+    }
+
+    #[test]
+    fn container_policy() {
+        let ok = Partition::checked(part(10, 10), (10, 20), "c");
+        assert!(ok.is_valid());
+        for (s, n) in [(9, 10), (11, 10), (10, 0), (u64::MAX, 2)] {
+            let p = Partition::checked(part(s, n), (10, 20), "c");
+            assert!(!p.is_valid(), "{s} {n}");
+            assert!(p.window(&[0u8; 64][..]).is_err());
+        }
+    }
+
+    #[test]
+    fn guids_print_mixed_endian() {
+        let g = [
+            0xAF, 0x3D, 0xC6, 0x0F, 0x83, 0x84, 0x72, 0x47, 0x8E, 0x79, 0x3D, 0x69, 0xD8, 0x47,
+            0x7D, 0xE4,
+        ];
+        assert_eq!(gpt::guid_string(&g), "0FC63DAF-8483-4772-8E79-3D69D8477DE4");
+        assert_eq!(gpt::type_name(&g), Some("Linux filesystem"));
+        assert_eq!(gpt::role(&g), gpt::Role::Other);
+    }
+
+    #[test]
+    fn vtoc_tags() {
+        assert_eq!(vtoc::tag_name(vtoc::V_ROOT), "root");
+        assert_eq!(vtoc::tag_name(vtoc::V_BACKUP), "backup");
+        assert_eq!(vtoc::tag_name(0x77), "0x77");
+        let t = PartType::Vtoc { tag: 3, flag: 0x11 };
+        assert_eq!(t.description(), "swap (unmountable, read-only)");
+        assert_eq!(PartType::Mbr(0x0f).code(), "0x0f");
+        assert!(PartType::Mbr(0x85).is_extended());
+    }
+}
