@@ -6,7 +6,7 @@
 //! with its own CRC32; on a bad primary, the backup header at the last LBA.
 //! The logical block size is 512 or 4096: whichever has "EFI PART" at LBA 1.
 
-use super::{DiskError, DiskLayout, PartType, Partition, Scheme, TableKind, Validity};
+use super::{DiskError, DiskLayout, PartType, Partition, Scheme, TableKind};
 use fsimage_abi::ReadAt;
 use zerocopy::byteorder::little_endian::{U16, U32, U64};
 use zerocopy::{FromBytes, Immutable, KnownLayout, Unaligned};
@@ -495,28 +495,22 @@ fn fill(disk: &dyn ReadAt, ss: u32, good: &GoodHeader, layout: &mut DiskLayout) 
             .and_then(|n| n.checked_add(1))
             .and_then(|n| n.checked_mul(ss64));
         let base = Partition {
-            id: (i + 1).to_string(),
-            scheme: Scheme::Gpt,
-            start: start.unwrap_or(u64::MAX),
-            size: size.unwrap_or(0),
-            ptype: PartType::Gpt(e.partition_type_guid),
             name: Some(name),
             bootable: attributes & ATTR_LEGACY_BIOS_BOOTABLE != 0,
             attributes,
-            parent: None,
-            validity: Validity::Valid,
+            ..Partition::new(
+                (i + 1).to_string(),
+                Scheme::Gpt,
+                start.unwrap_or(u64::MAX),
+                size.unwrap_or(0),
+                PartType::Gpt(e.partition_type_guid),
+            )
         };
         let p = match (start, size) {
-            (None, _) | (_, None) if last < first => Partition {
-                validity: Validity::Invalid(format!(
-                    "EndingLBA {last} is before StartingLBA {first}"
-                )),
-                ..base
-            },
-            (None, _) | (_, None) => Partition {
-                validity: Validity::Invalid("LBA range overflows a byte offset".to_owned()),
-                ..base
-            },
+            (None, _) | (_, None) if last < first => {
+                base.invalid(format!("EndingLBA {last} is before StartingLBA {first}"))
+            }
+            (None, _) | (_, None) => base.invalid("LBA range overflows a byte offset"),
             _ => Partition::checked(base, (0, disk_size), "the disk"),
         };
         layout.partitions.push(p);

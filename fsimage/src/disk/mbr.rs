@@ -217,20 +217,17 @@ pub fn parse(
         if e.is_unused() {
             continue;
         }
-        let id = (i + 1).to_string();
         let p = Partition::checked(
             Partition {
-                id,
-                scheme: Scheme::Mbr,
-                // u32 sectors times 512 cannot overflow u64.
-                start: u64::from(e.starting_lba) * SECTOR,
-                size: u64::from(e.size_in_lba) * SECTOR,
-                ptype: PartType::Mbr(e.os_type),
-                name: None,
                 bootable: e.boot_indicator == 0x80,
-                attributes: 0,
-                parent: None,
-                validity: super::Validity::Valid,
+                // u32 sectors times 512 cannot overflow u64.
+                ..Partition::new(
+                    (i + 1).to_string(),
+                    Scheme::Mbr,
+                    u64::from(e.starting_lba) * SECTOR,
+                    u64::from(e.size_in_lba) * SECTOR,
+                    PartType::Mbr(e.os_type),
+                )
             },
             (0, disk_size),
             "the disk",
@@ -338,16 +335,14 @@ fn walk_chain(
             logicals += 1;
             let p = Partition::checked(
                 Partition {
-                    id: next_number.to_string(),
-                    scheme: Scheme::Ebr,
-                    start,
-                    size,
-                    ptype: PartType::Mbr(e.os_type),
-                    name: None,
                     bootable: e.boot_indicator == 0x80,
-                    attributes: 0,
-                    parent: None,
-                    validity: super::Validity::Valid,
+                    ..Partition::new(
+                        next_number.to_string(),
+                        Scheme::Ebr,
+                        start,
+                        size,
+                        PartType::Mbr(e.os_type),
+                    )
                 },
                 (ext.start, ext_end),
                 &format!("extended partition {}", ext.id),

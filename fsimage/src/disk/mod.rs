@@ -253,6 +253,30 @@ pub struct Partition {
 }
 
 impl Partition {
+    /// A valid, non-bootable entry with no name, attributes or parent.
+    pub fn new(id: String, scheme: Scheme, start: u64, size: u64, ptype: PartType) -> Partition {
+        Partition {
+            id,
+            scheme,
+            start,
+            size,
+            ptype,
+            name: None,
+            bootable: false,
+            attributes: 0,
+            parent: None,
+            validity: Validity::Valid,
+        }
+    }
+
+    /// The same entry, marked invalid for `reason`.
+    pub fn invalid(self, reason: impl Into<String>) -> Partition {
+        Partition {
+            validity: Validity::Invalid(reason.into()),
+            ..self
+        }
+    }
+
     /// True unless marked invalid.
     pub fn is_valid(&self) -> bool {
         self.validity == Validity::Valid
@@ -345,18 +369,7 @@ impl DiskLayout {
 }
 
 fn whole_disk(size: u64) -> Partition {
-    Partition {
-        id: "0".to_owned(),
-        scheme: Scheme::Disk,
-        start: 0,
-        size,
-        ptype: PartType::None,
-        name: None,
-        bootable: false,
-        attributes: 0,
-        parent: None,
-        validity: Validity::Valid,
-    }
+    Partition::new("0".to_owned(), Scheme::Disk, 0, size, PartType::None)
 }
 
 /// Maps the fixture spelling (`p3`, `p1s0`, `p0`) to the canonical id.

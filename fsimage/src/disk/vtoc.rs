@@ -6,7 +6,7 @@
 //! sector starts — and `_SUNOS_VTOC_8` for SPARC — big-endian, 8 slices with
 //! cylinder starts) and tag/flag values from `sys/vtoc.h`.
 
-use super::{DiskError, DiskLayout, PartType, Partition, SECTOR, Scheme, TableKind, Validity};
+use super::{DiskError, DiskLayout, PartType, Partition, SECTOR, Scheme, TableKind};
 use fsimage_abi::ReadAt;
 use zerocopy::FromBytes;
 
@@ -258,30 +258,19 @@ pub fn parse_sun(sector: &[u8; 512], layout: &mut DiskLayout) -> Result<(), Disk
         };
         // cyl < 2^32 and per_cyl < 2^32: the product fits; times 512 may not.
         let start = (cyl * per_cyl).checked_mul(SECTOR);
-        let base = Partition {
-            id: format!("s{i}"),
-            scheme: Scheme::Sun,
-            start: start.unwrap_or(u64::MAX),
-            size: nblk * SECTOR,
-            ptype: PartType::Vtoc { tag, flag },
-            name: None,
-            bootable: false,
-            attributes: 0,
-            parent: None,
-            validity: Validity::Valid,
-        };
+        let base = Partition::new(
+            format!("s{i}"),
+            Scheme::Sun,
+            start.unwrap_or(u64::MAX),
+            nblk * SECTOR,
+            PartType::Vtoc { tag, flag },
+        );
         let p = if per_cyl == 0 && cyl != 0 {
-            Partition {
-                validity: Validity::Invalid(format!(
-                    "starts at cylinder {cyl} but the label's geometry has 0 sectors per cylinder"
-                )),
-                ..base
-            }
+            base.invalid(format!(
+                "starts at cylinder {cyl} but the label's geometry has 0 sectors per cylinder"
+            ))
         } else if start.is_none() {
-            Partition {
-                validity: Validity::Invalid("start overflows".to_owned()),
-                ..base
-            }
+            base.invalid("start overflows")
         } else {
             Partition::checked(base, (0, disk_size), "the disk")
         };
@@ -372,30 +361,22 @@ pub fn parse_x86(disk: &dyn ReadAt, part: &Partition, layout: &mut DiskLayout) -
         }
         let start = part.start.checked_add(u64::from(s.p_start.get()) * SECTOR);
         let base = Partition {
-            id: format!("{}.{i}", part.id),
-            scheme: Scheme::Vtoc,
-            start: start.unwrap_or(u64::MAX),
-            size: u64::try_from(size).unwrap_or(0) * SECTOR,
-            ptype: PartType::Vtoc {
-                tag: s.p_tag.get(),
-                flag: s.p_flag.get(),
-            },
-            name: None,
-            bootable: false,
-            attributes: 0,
             parent: Some(part.id.clone()),
-            validity: Validity::Valid,
+            ..Partition::new(
+                format!("{}.{i}", part.id),
+                Scheme::Vtoc,
+                start.unwrap_or(u64::MAX),
+                u64::try_from(size).unwrap_or(0) * SECTOR,
+                PartType::Vtoc {
+                    tag: s.p_tag.get(),
+                    flag: s.p_flag.get(),
+                },
+            )
         };
         let p = if size < 0 {
-            Partition {
-                validity: Validity::Invalid(format!("p_size {size} is negative")),
-                ..base
-            }
+            base.invalid(format!("p_size {size} is negative"))
         } else if start.is_none() {
-            Partition {
-                validity: Validity::Invalid("start overflows".to_owned()),
-                ..base
-            }
+            base.invalid("start overflows")
         } else {
             Partition::checked(
                 base,
