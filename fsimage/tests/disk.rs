@@ -465,6 +465,30 @@ fn isohybrid_is_whole_disk() {
 }
 
 #[test]
+fn isohybrid_with_unreadable_gpt_is_still_whole_disk() {
+    let mut d = Overlay::new(open("dev-isohybrid"));
+    d.put(entry_at(0, 0) + 4, &[0xEE]); // protective entry, but no GPT behind it
+    let err = disk::parse(&d).unwrap_err();
+    assert!(
+        matches!(&err, DiskError::Gpt(m) if m.contains("EFI PART")),
+        "{err}"
+    );
+    let r = disk::locate_root(&d, &mut |w| test_sniff(w)).unwrap();
+    assert_eq!((r.id(), r.fs.as_deref()), ("0", Some("iso9660")));
+    assert!(
+        r.rule.starts_with("rule 2") && r.rule.contains("unreadable"),
+        "{}",
+        r.rule
+    );
+    // Without the ISO, the same damage is the GPT error.
+    d.put(32769, b"XXXXX");
+    assert!(matches!(
+        disk::locate_root(&d, &mut |w| test_sniff(w)),
+        Err(DiskError::Gpt(_))
+    ));
+}
+
+#[test]
 fn no_table_is_whole_disk() {
     let d = open("dev-whole-disk-ext4");
     let l = layout_of(&d);

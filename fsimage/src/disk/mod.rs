@@ -54,7 +54,10 @@ pub mod mbr;
 pub mod root;
 pub mod vtoc;
 
-pub use root::{RootChoice, choose_root, choose_root_by, choose_root_bytes, hybrid_iso};
+pub use root::{
+    RootChoice, choose_root, choose_root_by, choose_root_bytes, hybrid_iso, locate_root,
+    locate_root_by,
+};
 
 use fsimage_abi::{ReadAt, io::Window};
 use std::fmt;

@@ -275,12 +275,48 @@ fn choose_mbr(pr: &mut Prober<'_>, layout: &DiskLayout) -> Result<RootChoice, Di
     ))
 }
 
-/// [`super::parse`] then [`choose_root`] over a byte slice (fuzzing entry).
+/// Reads the table and picks the root in one go: [`super::parse`] then
+/// [`choose_root`]. A hybrid ISO whose table cannot be read (e.g. an
+/// isohybrid GPT both of whose headers are damaged) is still the whole disk
+/// by rule 2; any other unreadable table is the parse error.
+pub fn locate_root(
+    disk: &dyn ReadAt,
+    probe: &mut dyn FnMut(&dyn ReadAt) -> Option<String>,
+) -> Result<RootChoice, DiskError> {
+    let mut by_part = |p: &Partition| match p.window(disk) {
+        Ok(w) => probe(&w),
+        Err(_) => None,
+    };
+    locate_root_by(disk, &mut by_part)
+}
+
+/// [`locate_root`] with a probe that is handed partitions (see
+/// [`choose_root_by`]).
+pub fn locate_root_by(
+    disk: &dyn ReadAt,
+    probe: &mut dyn FnMut(&Partition) -> Option<String>,
+) -> Result<RootChoice, DiskError> {
+    match super::parse(disk) {
+        Ok(layout) => choose_root_by(disk, &layout, probe),
+        Err(e) if hybrid_iso(disk) => {
+            let whole = super::whole_disk(disk.size());
+            let fs = probe(&whole);
+            Ok(RootChoice {
+                partition: whole,
+                fs,
+                rule: format!(
+                    "rule 2: hybrid ISO 9660 (CD001 at byte 32769), table unreadable ({e}): whole disk"
+                ),
+            })
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// [`locate_root`] over a byte slice holding a whole disk (fuzzing entry).
 pub fn choose_root_bytes(
     data: &[u8],
     probe: &mut dyn FnMut(&dyn ReadAt) -> Option<String>,
 ) -> Result<RootChoice, DiskError> {
-    let disk: &dyn ReadAt = &data;
-    let layout = super::parse(disk)?;
-    choose_root(disk, &layout, probe)
+    locate_root(&data, probe)
 }
