@@ -648,16 +648,16 @@ fn truncated_mbr_disk() {
 }
 
 /// Recomputes a VTOC/Sun label's dkl_cksum (last 2 bytes) after a patch.
-fn fix_label_checksum(d: &mut Overlay<FileImage>, label_at: u64, big_endian: bool) {
+fn fix_label_checksum(d: &mut Overlay<FileImage>, label_at: u64) {
     let mut s = d.get(label_at, 512);
     s[510] = 0;
     s[511] = 0;
     let x = s
         .chunks_exact(2)
         .fold(0u16, |a, w| a ^ u16::from_be_bytes([w[0], w[1]]));
-    let bytes = x.to_be_bytes(); // XOR of BE words, stored in the same order
-    let _ = big_endian;
-    d.put(label_at + 510, &bytes);
+    // XOR of the words read big-endian, stored the same way: right for both
+    // byte orders, since byte-swapping commutes with XOR.
+    d.put(label_at + 510, &x.to_be_bytes());
 }
 
 #[test]
@@ -666,7 +666,7 @@ fn vtoc_slice_past_its_fdisk_partition() {
     let label = 1_049_088u64;
     // v_part[7].p_size (VTOC_16: v_part at 72, 12 bytes each, p_size at +8).
     d.put(label + 72 + 7 * 12 + 8, &200_000i32.to_le_bytes());
-    fix_label_checksum(&mut d, label, false);
+    fix_label_checksum(&mut d, label);
     let l = layout_of(&d);
     assert!(l.warnings.is_empty(), "{:?}", l.warnings);
     let s7 = l.find("1.7").unwrap();
@@ -708,7 +708,7 @@ fn sun_label_checksum_and_slice_past_end() {
         Err(DiskError::SunLabel(msg)) => assert!(msg.contains("checksum"), "{msg}"),
         other => panic!("expected a Sun label error, got {other:?}"),
     }
-    fix_label_checksum(&mut d, 0, true);
+    fix_label_checksum(&mut d, 0);
     let l = layout_of(&d);
     let s6 = l.find("s6").unwrap();
     assert!(matches!(&s6.validity, Validity::Invalid(r) if r.contains("the disk")));
@@ -818,12 +818,41 @@ fn every_valid_partition_is_inside(l: &DiskLayout, size: u64) -> Result<(), Stri
     Ok(())
 }
 
+/// Recomputes dev-gpt's primary header and entry-array CRCs after a patch,
+/// so that mutations reach the entry decoding instead of failing the CRC.
+fn fix_gpt_crcs(d: &mut Overlay<FileImage>) {
+    let h = d.get(512, 92);
+    let u32_at = |o: usize| u32::from_le_bytes(h[o..o + 4].try_into().unwrap());
+    let lba = u64::from_le_bytes(h[72..80].try_into().unwrap());
+    let total = u64::from(u32_at(80)) * u64::from(u32_at(84));
+    if total <= 1 << 20
+        && let Some(at) = lba.checked_mul(512)
+        && let Ok(entries) = d.read_vec_at(at, total as usize)
+    {
+        put_u32(d, 512 + 88, crc32fast::hash(&entries));
+    }
+    let hsize = u64::from(u32_at(12));
+    if (92..=512).contains(&hsize) {
+        put_u32(d, 512 + 16, 0);
+        let crc = crc32fast::hash(&d.get(512, hsize as usize));
+        put_u32(d, 512 + 16, crc);
+    }
+}
+
 mod props {
     use super::*;
     use proptest::prelude::*;
 
+    /// `FSIMAGE_PROPTEST_CASES` raises the case count for a longer local run.
+    fn cases() -> u32 {
+        std::env::var("FSIMAGE_PROPTEST_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(256)
+    }
+
     proptest! {
-        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+        #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
 
         #[test]
         fn arbitrary_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..4096)) {
@@ -837,29 +866,46 @@ mod props {
         fn mutated_fixture_tables(
             which in 0usize..5,
             edits in proptest::collection::vec((0u64..1536, any::<u8>()), 1..24),
+            fix_checksums in any::<bool>(),
             cut in proptest::option::of(0u64..(64 << 20)),
         ) {
+            // (fixture, second area edited: an EBR, the GPT entries, the VTOC)
             let (name, base) = [
                 ("dev-mbr-logical", 18432u64 * 512),
                 ("dev-mbr-ebr-unsorted", 75776 * 512),
-                ("dev-gpt", 0),
+                ("dev-gpt", 1024),
                 ("dev-sun-sparc", 0),
-                ("dev-solaris-x86", 2048 * 512),
+                ("dev-solaris-x86", 2049 * 512),
             ][which];
             let mut d = Overlay::new(open(name));
             for (off, b) in edits {
-                // Edits land in sector 0-2 or in the EBR / VTOC area.
+                // Edits land in sectors 0-1 or in the second area.
                 let at = if off < 1024 { off } else { base + off - 1024 };
                 d.put(at, &[b]);
+            }
+            if fix_checksums {
+                match name {
+                    "dev-gpt" => fix_gpt_crcs(&mut d),
+                    "dev-sun-sparc" => fix_label_checksum(&mut d, 0),
+                    "dev-solaris-x86" => fix_label_checksum(&mut d, base),
+                    _ => {}
+                }
             }
             if let Some(c) = cut {
                 let size = c.min(d.size());
                 d = d.truncated(size);
             }
             if let Ok(l) = disk::parse(&d) {
-                prop_assert!(every_valid_partition_is_inside(&l, d.size()).is_ok(), "{:?}", every_valid_partition_is_inside(&l, d.size()));
+                let inside = every_valid_partition_is_inside(&l, d.size());
+                prop_assert!(inside.is_ok(), "{:?}", inside);
+                let mut ids: Vec<&str> = l.partitions.iter().map(|p| p.id.as_str()).collect();
+                ids.sort_unstable();
+                let n = ids.len();
+                ids.dedup();
+                prop_assert_eq!(ids.len(), n, "duplicate ids");
                 if let Ok(r) = disk::choose_root(&d, &l, &mut |w| test_sniff(w)) {
                     prop_assert!(r.partition.is_valid());
+                    prop_assert!(r.fs.is_some() || r.id() == "0");
                 }
             }
         }
