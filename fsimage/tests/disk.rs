@@ -732,6 +732,19 @@ fn ids_and_windows() {
 }
 
 #[test]
+fn bare_filesystem_images_have_no_table() {
+    // Boot blocks of filesystems made by their own tools are not tables.
+    for name in ["ext/ext2-1k", "ext/ext3", "ext/ext4-64k"] {
+        let d = FileImage::open(fsimage_testkit::image(name)).unwrap();
+        let l = layout_of(&d);
+        assert_eq!(l.table, TableKind::None, "{name}");
+        assert!(l.warnings.is_empty(), "{name}: {:?}", l.warnings);
+        let r = root_of(&d, &l);
+        assert_eq!((r.id(), r.fs.as_deref()), ("0", Some("ext2")), "{name}");
+    }
+}
+
+#[test]
 fn tiny_and_empty_disks_are_whole_disks() {
     for len in [0usize, 1, 511] {
         let data = vec![0u8; len];
