@@ -310,10 +310,14 @@ fn x86_label_check(sector: &[u8; 512]) -> Result<&le::X86DkLabel, String> {
 /// one without one gets a warning.
 pub fn parse_x86(disk: &dyn ReadAt, part: &Partition, layout: &mut DiskLayout) -> bool {
     let solaris2 = part.ptype == PartType::Mbr(0xBF);
+    let Some(end) = part.start.checked_add(part.size) else {
+        return false;
+    };
     let mut sector = [0u8; 512];
     let found = if part.size < 2 * SECTOR {
         Err("partition is smaller than two sectors".to_owned())
     } else {
+        // start + 512 < start + size = end: cannot overflow.
         disk.read_exact_at(part.start + SECTOR, &mut sector)
             .map_err(|e| e.to_string())
             .and_then(|()| x86_label_check(&sector))
@@ -353,7 +357,6 @@ pub fn parse_x86(disk: &dyn ReadAt, part: &Partition, layout: &mut DiskLayout) -
     }
     // Older labels set v_nparts 8 and leave slices 8..15 as garbage.
     let n = if nparts > 8 { 16 } else { 8 };
-    let end = part.start + part.size; // valid partition: fits
     for (i, s) in v.v_part.iter().enumerate().take(n) {
         let size = s.p_size.get();
         if size == 0 {
