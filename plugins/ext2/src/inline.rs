@@ -88,14 +88,23 @@ pub fn read(inode: &Inode, offset: u64, buf: &mut [u8]) -> Result<()> {
             total
         )));
     }
-    for (i, b) in buf.iter_mut().enumerate() {
-        let p = offset + i as u64;
-        // p < total, so both indexes are in range.
-        *b = if p < I_BLOCK_LEN {
-            ib[p as usize]
+    // Bytes from i_block first, then from the attribute value.
+    let mut pos = offset;
+    let mut out = &mut buf[..];
+    while !out.is_empty() {
+        let (src, at) = if pos < I_BLOCK_LEN {
+            (&ib[..], pos)
         } else {
-            ex[(p - I_BLOCK_LEN) as usize]
+            (ex, pos - I_BLOCK_LEN)
         };
+        let from = usize::try_from(at).ok().and_then(|a| src.get(a..));
+        let Some(from) = from.filter(|f| !f.is_empty()) else {
+            return Err(Error::corrupt(format!("inode {}: inline data", inode.ino)));
+        };
+        let n = from.len().min(out.len());
+        out[..n].copy_from_slice(&from[..n]);
+        out = &mut out[n..];
+        pos += n as u64;
     }
     Ok(())
 }

@@ -209,3 +209,69 @@ impl Inode {
         (minor & 0xFF) | ((major & 0xFFF) << 8) | ((minor & !0xFF) << 12) | ((major & !0xFFF) << 32)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw_inode(size: usize, f: impl FnOnce(&mut [u8])) -> Inode {
+        let mut raw = vec![0u8; size];
+        raw[0..2].copy_from_slice(&0o20644u16.to_le_bytes()); // char device
+        if size > 128 {
+            raw[0x80..0x82].copy_from_slice(&32u16.to_le_bytes());
+        }
+        f(&mut raw);
+        Inode::parse(12, raw, None).unwrap()
+    }
+
+    #[test]
+    fn times_use_epoch_bits_and_nanoseconds() {
+        let i = raw_inode(256, |r| {
+            r[0x10..0x14].copy_from_slice(&0x8000_0000u32.to_le_bytes()); // mtime
+            r[0x88..0x8C].copy_from_slice(&((123u32 << 2) | 1).to_le_bytes());
+            r[0x0C..0x10].copy_from_slice(&0xFFFF_FFFFu32.to_le_bytes()); // ctime -1
+        });
+        let st = i.stat();
+        assert_eq!(st.mtime.sec, (1i64 << 31));
+        assert_eq!(st.mtime.nsec, 123);
+        assert_eq!(st.ctime.sec, -1);
+        // 128-byte inodes have no extra fields: plain signed seconds.
+        let i = raw_inode(128, |r| {
+            r[0x10..0x14].copy_from_slice(&0x8000_0000u32.to_le_bytes());
+        });
+        assert_eq!(i.stat().mtime.sec, -(1i64 << 31));
+    }
+
+    #[test]
+    fn ids_sizes_and_device_numbers() {
+        let i = raw_inode(256, |r| {
+            r[0x02..0x04].copy_from_slice(&1000u16.to_le_bytes());
+            r[0x78..0x7A].copy_from_slice(&2u16.to_le_bytes()); // uid high
+            r[0x7A..0x7C].copy_from_slice(&3u16.to_le_bytes()); // gid high
+            r[0x04..0x08].copy_from_slice(&5u32.to_le_bytes());
+            r[0x6C..0x70].copy_from_slice(&1u32.to_le_bytes());
+            // New-style device number 259:70000 in i_block[1].
+            let (ma, mi) = (259u32, 70000u32);
+            let new = (mi & 0xFF) | (ma << 8) | ((mi & !0xFF) << 12);
+            r[0x2C..0x30].copy_from_slice(&new.to_le_bytes());
+        });
+        let st = i.stat();
+        assert_eq!(st.uid, 1000 | (2 << 16));
+        assert_eq!(st.gid, 3 << 16);
+        assert_eq!(st.size, (1u64 << 32) + 5);
+        assert_eq!(st.kind, FileKind::CharDevice);
+        // Linux makedev(259, 70000).
+        let (ma, mi) = (259u64, 70000u64);
+        assert_eq!(
+            st.rdev,
+            (mi & 0xFF) | ((ma & 0xFFF) << 8) | ((mi & !0xFF) << 12)
+        );
+    }
+
+    #[test]
+    fn bad_extra_isize_is_corrupt() {
+        let mut raw = vec![0u8; 256];
+        raw[0x80..0x82].copy_from_slice(&200u16.to_le_bytes());
+        assert!(matches!(Inode::parse(5, raw, None), Err(Error::Corrupt(_))));
+    }
+}

@@ -132,7 +132,13 @@ impl Ext2Fs {
         }
         if Self::is_fast_symlink(inode) {
             // offset + n <= size < 60.
-            buf.copy_from_slice(&inode.i_block()[offset as usize..offset as usize + n]);
+            let src = usize::try_from(offset)
+                .ok()
+                .and_then(|o| inode.i_block().get(o..o.checked_add(n)?));
+            let Some(src) = src else {
+                return Err(Error::corrupt(format!("inode {}: fast symlink", inode.ino)));
+            };
+            buf.copy_from_slice(src);
             return Ok(n);
         }
         self.span_blocks(inode)?;
