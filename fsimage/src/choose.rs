@@ -1,6 +1,8 @@
 //! Which byte window of an image holds the filesystem to mount: a partition
-//! named by id, or the root filesystem as the disk layer's root choice finds it.
+//! named by id, or the root filesystem as [`crate::disk`]'s root choice
+//! finds it.
 
+use crate::disk;
 use crate::error::{Error, Result};
 use crate::image::FileImage;
 use fsimage_abi::{ReadAt, Window};
@@ -18,13 +20,15 @@ pub(crate) struct Chosen {
 /// Probe callback: the name of the filesystem a plugin recognises in a window.
 pub(crate) type Probe<'a> = dyn FnMut(&Arc<dyn ReadAt>) -> Option<String> + 'a;
 
-fn whole(file: &Arc<FileImage>, rule: &str) -> Chosen {
-    Chosen {
-        window: file.clone(),
-        offset: 0,
-        partition: None,
-        rule: rule.to_owned(),
+fn window_of(image: &Path, file: &Arc<FileImage>, p: &disk::Partition) -> Result<Arc<dyn ReadAt>> {
+    if p.id == "0" {
+        return Ok(file.clone());
     }
+    let w = p.window(file.clone()).map_err(|source| Error::Disk {
+        image: image.to_path_buf(),
+        source,
+    })?;
+    Ok(Arc::new(w))
 }
 
 /// Chooses the window for `partition` (an id), or the root filesystem.
@@ -34,16 +38,40 @@ pub(crate) fn choose(
     partition: Option<&str>,
     probe: &mut Probe<'_>,
 ) -> Result<Chosen> {
-    let _ = probe;
-    match partition {
-        Some("0") => Ok(whole(file, "partition 0 (whole disk)")),
-        Some(id) => Err(Error::NoSuchPartition {
-            image: image.to_path_buf(),
-            id: id.to_owned(),
-        }),
-        None => {
-            let _ = Window::new(file.clone(), 0, file.size());
-            Ok(whole(file, "whole disk"))
+    let disk_err = |source| Error::Disk {
+        image: image.to_path_buf(),
+        source,
+    };
+    let (part, rule) = match partition {
+        Some(id) => {
+            let p = if disk::canonical_id(id) == "0" {
+                disk::whole_disk(file.size())
+            } else {
+                disk::parse(&**file)
+                    .map_err(disk_err)?
+                    .select(id)
+                    .map_err(disk_err)?
+            };
+            let rule = format!("partition {} as asked", p.id);
+            (p, rule)
         }
-    }
+        None => {
+            let choice = disk::locate_root_by(&**file, &mut |p| {
+                let w: Arc<dyn ReadAt> = if p.id == "0" {
+                    file.clone()
+                } else {
+                    Arc::new(Window::new(file.clone(), p.start, p.size).ok()?)
+                };
+                probe(&w)
+            })
+            .map_err(disk_err)?;
+            (choice.partition, choice.rule)
+        }
+    };
+    Ok(Chosen {
+        window: window_of(image, file, &part)?,
+        offset: part.start,
+        partition: (part.id != "0").then(|| part.id.clone()),
+        rule,
+    })
 }

@@ -17,21 +17,14 @@ pub enum Error {
         /// Cause.
         source: std::io::Error,
     },
-    /// The partition table is unreadable.
-    #[error("{image}: {message}")]
+    /// The partition table is unreadable, or the partition asked for is
+    /// missing or unusable.
+    #[error("{image}: {source}")]
     Disk {
         /// Image path.
         image: PathBuf,
         /// What the disk layer said.
-        message: String,
-    },
-    /// No partition has the id asked for.
-    #[error("{image}: no partition {id}")]
-    NoSuchPartition {
-        /// Image path.
-        image: PathBuf,
-        /// The id asked for.
-        id: String,
+        source: crate::disk::DiskError,
     },
     /// The offset or window asked for lies outside the image.
     #[error("{image}: {source}")]
@@ -133,8 +126,13 @@ impl Error {
                 ErrorKind::NotFound
             }
             Error::Open { .. } => ErrorKind::Io,
-            Error::NoSuchPartition { .. } => ErrorKind::NotFound,
-            Error::Disk { .. } | Error::Sandbox { .. } => ErrorKind::Io,
+            Error::Disk { source, .. } => match source {
+                crate::disk::DiskError::NoSuchPartition(_) => ErrorKind::NotFound,
+                crate::disk::DiskError::InvalidPartition { .. } => ErrorKind::InvalidInput,
+                crate::disk::DiskError::NoRoot(_) => ErrorKind::Unsupported,
+                _ => ErrorKind::Io,
+            },
+            Error::Sandbox { .. } => ErrorKind::Io,
             Error::Window { .. } => ErrorKind::InvalidInput,
             Error::NoPlugins { .. }
             | Error::UnknownFilesystem { .. }

@@ -380,6 +380,15 @@ pub struct ReadDir {
     empty_chunks: u32,
 }
 
+impl std::fmt::Debug for ReadDir {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReadDir")
+            .field("path", &lossy(&self.path))
+            .field("cookie", &self.cookie)
+            .finish()
+    }
+}
+
 impl Iterator for ReadDir {
     type Item = Result<DirEntry>;
 
@@ -466,6 +475,16 @@ pub struct File {
     size: u64,
     pos: u64,
     map: Mutex<ExtentCache>,
+}
+
+impl std::fmt::Debug for File {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("File")
+            .field("path", &lossy(&self.path))
+            .field("size", &self.size)
+            .field("pos", &self.pos)
+            .finish()
+    }
 }
 
 impl File {

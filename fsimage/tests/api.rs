@@ -5,8 +5,14 @@ use fsimage::{ErrorKind, FileKind, Filesystem, OpenOptions};
 use fsimage_testkit::{EntryKind, Hasher, image, manifest};
 use std::io::{Read, Seek, SeekFrom};
 
+/// Opens a fixture the default way (sandboxed).
 fn open(name: &str) -> Filesystem {
+    open_with(name, true)
+}
+
+fn open_with(name: &str, sandbox: bool) -> Filesystem {
     OpenOptions::new()
+        .sandbox(sandbox)
         .open(image(name))
         .unwrap_or_else(|e| panic!("{name}: {e}"))
 }
@@ -15,8 +21,8 @@ fn open(name: &str) -> Filesystem {
 /// (the ext2 plugin's own tests hash them).
 const HASH_LIMIT: u64 = 64 << 20;
 
-fn check_against_manifest(name: &str) {
-    let fs = open(name);
+fn check_against_manifest(name: &str, sandbox: bool) {
+    let fs = open_with(name, sandbox);
     assert_eq!(fs.fs_type(), "ext2");
     let entries = manifest(name);
     assert!(!entries.is_empty());
@@ -85,18 +91,27 @@ fn check_against_manifest(name: &str) {
     }
 }
 
+const EXT_FIXTURES: [&str; 7] = [
+    "ext/ext2-1k",
+    "ext/ext2-4k",
+    "ext/ext3",
+    "ext/ext4-blockmap-i128",
+    "ext/ext4",
+    "ext/ext4-inline",
+    "ext/ext4-huge",
+];
+
 #[test]
-fn ext_fixtures_read_back_exactly() {
-    for name in [
-        "ext/ext2-1k",
-        "ext/ext2-4k",
-        "ext/ext3",
-        "ext/ext4-blockmap-i128",
-        "ext/ext4",
-        "ext/ext4-inline",
-        "ext/ext4-huge",
-    ] {
-        check_against_manifest(name);
+fn ext_fixtures_read_back_exactly_sandboxed() {
+    for name in EXT_FIXTURES {
+        check_against_manifest(name, true);
+    }
+}
+
+#[test]
+fn ext_fixtures_read_back_exactly_in_process() {
+    for name in EXT_FIXTURES {
+        check_against_manifest(name, false);
     }
 }
 

@@ -371,7 +371,8 @@ impl DiskLayout {
     }
 }
 
-fn whole_disk(size: u64) -> Partition {
+/// The whole disk of `size` bytes as a partition (id `0`).
+pub fn whole_disk(size: u64) -> Partition {
     Partition::new("0".to_owned(), Scheme::Disk, 0, size, PartType::None)
 }
 
