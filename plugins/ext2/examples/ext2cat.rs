@@ -40,7 +40,10 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
         Some("--read") | Some("--extents") => (args[1].as_str(), &args[2], &args[3]),
         _ => ("--extents", &args[1], &args[2]),
     };
-    let opts = args.get(if mode == args[1] { 4 } else { 3 }).cloned().unwrap_or_default();
+    let opts = args
+        .get(if mode == args[1] { 4 } else { 3 })
+        .cloned()
+        .unwrap_or_default();
     let f = std::fs::File::open(img)?;
     let len = f.metadata()?.len();
     let dev = Device::new(FileDev(f, len));

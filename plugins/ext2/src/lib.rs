@@ -210,8 +210,15 @@ impl Filesystem for Ext2Fs {
         if name == b"." {
             return Ok(dir);
         }
-        if name == b".." && Self::is_inline(&d) {
-            return Ok(u64::from(dir::inline_parent(&d)));
+        if name == b".." {
+            // Stored in the inline header, or as the second entry of block 0
+            // (outside the htree's leaves).
+            if Self::is_inline(&d) {
+                return Ok(u64::from(dir::inline_parent(&d)));
+            }
+            return dir::linear_lookup(&self.vol, &d, name)?
+                .map(u64::from)
+                .ok_or(Error::NotFound);
         }
         let found = if d.has_flag(EXT4_INDEX_FL)
             && !Self::is_inline(&d)

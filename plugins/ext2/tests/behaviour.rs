@@ -338,3 +338,12 @@ fn casefolded_htree_lookups() {
     assert_eq!(fs.lookup(many, e.as_bytes()).unwrap(), t);
     assert_eq!(fs.lookup(many, b"missing"), Err(Error::NotFound));
 }
+
+#[test]
+fn dot_and_dot_dot_in_htree_directories() {
+    let fs = mount("ext/ext4-1k-htree", "").unwrap();
+    let many = path(&fs, "/many");
+    assert_eq!(fs.lookup(many, b"..").unwrap(), fs.root());
+    assert_eq!(fs.lookup(many, b".").unwrap(), many);
+    assert_eq!(fs.lookup(fs.root(), b"..").unwrap(), fs.root());
+}
