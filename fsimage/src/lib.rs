@@ -10,6 +10,7 @@
 //! # Ok::<(), fsimage::Error>(())
 //! ```
 
+pub mod capi;
 mod choose;
 pub mod disk;
 pub mod error;

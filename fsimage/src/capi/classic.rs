@@ -1,0 +1,328 @@
+//! The classic libfsimage calls, as Xen's `xenfsimage.h` declares them.
+
+use super::{CError, c_bytes, c_opt_bytes, c_path, guard, shared_registry, to_cstring};
+use crate::{File, Filesystem, OpenOptions};
+use std::ffi::{CString, c_char, c_int, c_void};
+use std::ptr;
+use std::sync::Mutex;
+
+/// An open filesystem image (opaque).
+pub struct fsi {
+    pub(crate) fs: Filesystem,
+    pub(crate) fs_type: CString,
+    boot: Mutex<Boot>,
+}
+
+/// An open file (opaque). It keeps its image open, even after
+/// `fsi_close_fsimage`.
+pub struct fsi_file {
+    file: File,
+    /// Cursor of `fsi_read_file`.
+    pos: Mutex<u64>,
+}
+
+/// An open filesystem image.
+pub type fsi_t = fsi;
+/// An open file.
+pub type fsi_file_t = fsi_file;
+
+#[derive(Default)]
+struct Boot {
+    /// The plugin was asked already (or the caller set a buffer).
+    loaded: bool,
+    /// NUL-terminated; the pointer handed out stays valid until it is
+    /// replaced or freed.
+    buf: Option<Box<[u8]>>,
+}
+
+impl fsi {
+    pub(crate) fn new(fs: Filesystem) -> fsi {
+        let fs_type = to_cstring(fs.fs_type().as_bytes());
+        fsi {
+            fs,
+            fs_type,
+            boot: Mutex::new(Boot::default()),
+        }
+    }
+}
+
+/// A handle argument as a reference.
+///
+/// # Safety
+/// `p` is NULL or a live handle returned by this library.
+pub(crate) unsafe fn handle<'a, T>(p: *const T, what: &str) -> Result<&'a T, CError> {
+    // SAFETY: forwarded from the caller.
+    unsafe { p.as_ref() }.ok_or_else(|| CError::invalid(format!("{what} is NULL")))
+}
+
+/// A caller's buffer as a byte slice (zeroed first: C memory may be
+/// uninitialised).
+///
+/// # Safety
+/// `buf` points to `len` writable bytes, unless `len` is 0.
+pub(crate) unsafe fn out_buf<'a>(buf: *mut c_void, len: usize) -> Result<&'a mut [u8], CError> {
+    if len == 0 {
+        return Ok(&mut []);
+    }
+    if buf.is_null() {
+        return Err(CError::invalid("buffer is NULL"));
+    }
+    let len = len.min(isize::MAX as usize);
+    let p = buf.cast::<u8>();
+    // SAFETY: the caller guarantees `len` writable bytes at `buf`; after
+    // zeroing them they are initialised `u8`s, borrowed for this call only.
+    unsafe {
+        ptr::write_bytes(p, 0, len);
+        Ok(std::slice::from_raw_parts_mut(p, len))
+    }
+}
+
+/// Loads the filesystem plugins now rather than at the first open (needed
+/// before a caller drops privileges or enters a chroot). Optional and
+/// idempotent. Returns 0, or -1 with errno ENOTSUP when no plugin can be
+/// found.
+#[unsafe(no_mangle)]
+pub extern "C" fn fsi_init() -> c_int {
+    guard(-1, || {
+        let reg = shared_registry();
+        if reg.plugins().is_empty() {
+            let searched: Vec<String> = reg
+                .searched()
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect();
+            return Err(CError::new(
+                libc::ENOTSUP,
+                format!(
+                    "no fsimage plugins found (searched: {})",
+                    searched.join(":")
+                ),
+            ));
+        }
+        Ok(0)
+    })
+}
+
+/// Opens the image file `path` and mounts the filesystem that starts at byte
+/// `off` of it. `options` (NULL or "" for none) is handed to the plugin; for
+/// ZFS it names the boot dataset `pool/fs[@snap]`.
+///
+/// Returns NULL with errno set on failure: ENOENT (no such image), ENOTSUP
+/// (no plugin recognises the filesystem), EINVAL, EIO (corrupt), or the
+/// error of opening the file. Paths may contain spaces.
+///
+/// # Safety
+/// `path` and `options` are NULL or NUL-terminated strings.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fsi_open_fsimage(
+    path: *const c_char,
+    off: u64,
+    options: *const c_char,
+) -> *mut fsi_t {
+    guard(ptr::null_mut(), || {
+        // SAFETY: the caller passes NUL-terminated strings or NULL.
+        let (path, options) = unsafe { (c_path(path, "image path")?, c_opt_bytes(options)) };
+        let mut o = OpenOptions::new();
+        o.offset(off).registry(shared_registry());
+        if let Some(opts) = options {
+            o.options(opts);
+        }
+        let fs = o.open(path)?;
+        Ok(Box::into_raw(Box::new(fsi::new(fs))))
+    })
+}
+
+/// Closes an image. Files still open on it stay readable until closed.
+/// NULL is ignored.
+///
+/// # Safety
+/// `fsi` is NULL or an image from `fsi_open_fsimage`/`fsi_open_image` not
+/// closed before, and no other thread uses it during or after this call.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fsi_close_fsimage(fsi: *mut fsi_t) {
+    guard((), || {
+        if !fsi.is_null() {
+            // SAFETY: the caller hands back ownership of a handle we boxed.
+            drop(unsafe { Box::from_raw(fsi) });
+        }
+        Ok(())
+    })
+}
+
+/// 1 if `path` exists in the filesystem (symlinks followed; any kind of
+/// object), else 0 (errno says why).
+///
+/// # Safety
+/// `fsi` is a live image handle; `path` is NULL or a NUL-terminated string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fsi_file_exists(fsi: *mut fsi_t, path: *const c_char) -> c_int {
+    guard(0, || {
+        // SAFETY: the caller passes a live handle and a C string.
+        let (fsi, path) = unsafe { (handle(fsi, "fsi")?, c_bytes(path, "path")?) };
+        fsi.fs.metadata(path)?;
+        Ok(1)
+    })
+}
+
+/// Opens the regular file `path` (symlinks followed). NULL with errno
+/// ENOENT, ENOTDIR, EISDIR, EINVAL (not a regular file) or EIO.
+///
+/// # Safety
+/// `fsi` is a live image handle; `path` is NULL or a NUL-terminated string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fsi_open_file(fsi: *mut fsi_t, path: *const c_char) -> *mut fsi_file_t {
+    guard(ptr::null_mut(), || {
+        // SAFETY: the caller passes a live handle and a C string.
+        let (fsi, path) = unsafe { (handle(fsi, "fsi")?, c_bytes(path, "path")?) };
+        let file = fsi.fs.open(path)?;
+        Ok(Box::into_raw(Box::new(fsi_file {
+            file,
+            pos: Mutex::new(0),
+        })))
+    })
+}
+
+/// Closes a file. 0, or -1 with errno EINVAL for NULL.
+///
+/// # Safety
+/// `file` is NULL or a file from `fsi_open_file` not closed before, and no
+/// other thread uses it during or after this call.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fsi_close_file(file: *mut fsi_file_t) -> c_int {
+    guard(-1, || {
+        if file.is_null() {
+            return Err(CError::invalid("file is NULL"));
+        }
+        // SAFETY: the caller hands back ownership of a handle we boxed.
+        drop(unsafe { Box::from_raw(file) });
+        Ok(0)
+    })
+}
+
+fn read_at(file: &fsi_file, buf: &mut [u8], off: u64) -> Result<isize, CError> {
+    let n = file.file.read_at(off, buf)?;
+    // `buf` is at most isize::MAX bytes (see `out_buf`).
+    Ok(isize::try_from(n).unwrap_or(isize::MAX))
+}
+
+/// Reads up to `nbytes` at the file's cursor and advances it. Returns the
+/// number of bytes read, 0 at end of file, -1 with errno on error (never 0
+/// for an error).
+///
+/// # Safety
+/// `file` is a live file handle; `buf` has `nbytes` writable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fsi_read_file(
+    file: *mut fsi_file_t,
+    buf: *mut c_void,
+    nbytes: libc::size_t,
+) -> libc::ssize_t {
+    guard(-1, || {
+        // SAFETY: the caller passes a live handle and a buffer of `nbytes`.
+        let (file, buf) = unsafe { (handle(file, "file")?, out_buf(buf, nbytes)?) };
+        let mut pos = file.pos.lock().unwrap_or_else(|p| p.into_inner());
+        let n = read_at(file, buf, *pos)?;
+        *pos = pos.saturating_add(n.unsigned_abs() as u64);
+        Ok(n)
+    })
+}
+
+/// Reads up to `nbytes` at byte `off` of the file, without moving the
+/// cursor; several threads may read one file at once. Returns the number of
+/// bytes read (short only at end of file), 0 at or past the end, -1 with
+/// errno on error.
+///
+/// # Safety
+/// `file` is a live file handle; `buf` has `nbytes` writable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fsi_pread_file(
+    file: *mut fsi_file_t,
+    buf: *mut c_void,
+    nbytes: libc::size_t,
+    off: u64,
+) -> libc::ssize_t {
+    guard(-1, || {
+        // SAFETY: the caller passes a live handle and a buffer of `nbytes`.
+        let (file, buf) = unsafe { (handle(file, "file")?, out_buf(buf, nbytes)?) };
+        read_at(file, buf, off)
+    })
+}
+
+/// Replaces the image's boot string with a zeroed buffer of `len` bytes
+/// that the caller may fill in, and returns it (NULL with errno ENOMEM).
+/// It stays valid until `fsi_bootstring_free`, the next
+/// `fsi_bootstring_alloc` or `fsi_close_fsimage`.
+///
+/// # Safety
+/// `fsi` is a live image handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fsi_bootstring_alloc(fsi: *mut fsi_t, len: libc::size_t) -> *mut c_char {
+    guard(ptr::null_mut(), || {
+        // SAFETY: the caller passes a live handle.
+        let fsi = unsafe { handle(fsi, "fsi")? };
+        let len = len.max(1);
+        let mut v: Vec<u8> = Vec::new();
+        v.try_reserve_exact(len)
+            .map_err(|_| CError::new(libc::ENOMEM, format!("cannot allocate {len} bytes")))?;
+        v.resize(len, 0);
+        let mut boot = fsi.boot.lock().unwrap_or_else(|p| p.into_inner());
+        boot.loaded = true;
+        let b = boot.buf.insert(v.into_boxed_slice());
+        Ok(b.as_mut_ptr().cast::<c_char>())
+    })
+}
+
+/// Frees the image's boot string; `fsi_fs_bootstring` returns NULL after.
+///
+/// # Safety
+/// `fsi` is a live image handle; no pointer to the boot string is used
+/// after this call.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fsi_bootstring_free(fsi: *mut fsi_t) {
+    guard((), || {
+        // SAFETY: the caller passes a live handle.
+        let fsi = unsafe { handle(fsi, "fsi")? };
+        let mut boot = fsi.boot.lock().unwrap_or_else(|p| p.into_inner());
+        boot.loaded = true;
+        boot.buf = None;
+        Ok(())
+    })
+}
+
+/// The boot string the filesystem needs (ZFS:
+/// `zfs-bootfs=<pool>/<objnum>,bootpath='<physpath>'`), or NULL when it
+/// needs none (or on error, with errno set). Owned by the image.
+///
+/// # Safety
+/// `fsi` is a live image handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fsi_fs_bootstring(fsi: *mut fsi_t) -> *mut c_char {
+    guard(ptr::null_mut(), || {
+        // SAFETY: the caller passes a live handle.
+        let fsi = unsafe { handle(fsi, "fsi")? };
+        let mut boot = fsi.boot.lock().unwrap_or_else(|p| p.into_inner());
+        if !boot.loaded {
+            let s = fsi.fs.bootstring()?;
+            boot.loaded = true;
+            boot.buf = s.map(|s| to_cstring(&s).into_bytes_with_nul().into_boxed_slice());
+        }
+        Ok(match boot.buf.as_mut() {
+            Some(b) => b.as_mut_ptr().cast::<c_char>(),
+            None => ptr::null_mut(),
+        })
+    })
+}
+
+super::symver!(
+    fsi_init,
+    fsi_open_fsimage,
+    fsi_close_fsimage,
+    fsi_file_exists,
+    fsi_open_file,
+    fsi_close_file,
+    fsi_read_file,
+    fsi_pread_file,
+    fsi_bootstring_alloc,
+    fsi_bootstring_free,
+    fsi_fs_bootstring,
+);

@@ -1,0 +1,515 @@
+//! The C API from C: the header is current and compiles as C and C++, the
+//! library exports exactly its symbols under Xen's version node, and the C
+//! programs in `examples/c/` — compiled with the system `cc` against
+//! `include/` and the built `libfsimage.so` — read the fixtures as their
+//! manifests say, also under valgrind when it is installed.
+//!
+//! Needs `cargo build --workspace` first (the README's test command does
+//! it): the C programs load the real plugins from the target directory.
+
+#![cfg(target_os = "linux")]
+
+use fsimage_testkit::{EntryKind, image, manifest, sha256_hex, workspace_root};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+/// `target/debug` (or release): where cargo put libfsimage.so and the
+/// plugins; the test binary runs from its `deps/` folder.
+fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let deps = exe.parent().expect("deps dir");
+    deps.parent().expect("target profile dir").to_path_buf()
+}
+
+fn lib_so() -> PathBuf {
+    let so = target_dir().join("libfsimage.so");
+    assert!(
+        so.exists(),
+        "{} is missing: run `cargo build --workspace` before the tests",
+        so.display()
+    );
+    so
+}
+
+/// A fresh scratch directory under the target dir.
+fn scratch(name: &str) -> PathBuf {
+    let d = target_dir()
+        .join("capi-tests")
+        .join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("create scratch dir");
+    d
+}
+
+/// A lib dir laid out as the install does: the SONAME link and both link
+/// names pointing at the built library.
+fn link_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let so = lib_so();
+        let d = scratch("lib");
+        for name in ["libfsimage.so.1.0", "libfsimage.so", "libxenfsimage.so"] {
+            std::os::unix::fs::symlink(&so, d.join(name)).expect("symlink");
+        }
+        d
+    })
+}
+
+fn run(cmd: &mut Command) -> Output {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    out
+}
+
+fn ok(cmd: &mut Command) -> Output {
+    let out = run(cmd);
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed ({}):\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Compiles `examples/c/NAME.c` with `cc` and `-lLIB`, warnings as errors.
+fn compile(name: &str, lib: &str) -> PathBuf {
+    let root = workspace_root();
+    let out_dir = target_dir().join("capi-examples");
+    std::fs::create_dir_all(&out_dir).expect("mkdir");
+    let exe = out_dir.join(format!("{name}-{lib}"));
+    ok(Command::new("cc")
+        .args([
+            "-std=c99",
+            "-D_POSIX_C_SOURCE=200809L",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-g",
+        ])
+        .arg("-I")
+        .arg(root.join("include"))
+        .arg("-o")
+        .arg(&exe)
+        .arg(root.join("examples/c").join(format!("{name}.c")))
+        .arg("-L")
+        .arg(link_dir())
+        .arg(format!("-Wl,-rpath,{}", link_dir().display()))
+        .arg(format!("-l{lib}"))
+        .arg("-pthread"));
+    exe
+}
+
+fn example(name: &str) -> &'static Path {
+    static BUILT: OnceLock<std::sync::Mutex<BTreeMap<String, &'static Path>>> = OnceLock::new();
+    let m = BUILT.get_or_init(Default::default);
+    let mut m = m.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(p) = m.get(name) {
+        return p;
+    }
+    let lib = if name == "pygrub_like" {
+        "xenfsimage"
+    } else {
+        "fsimage"
+    };
+    let p: &'static Path = Box::leak(compile(name, lib).into_boxed_path());
+    m.insert(name.to_owned(), p);
+    p
+}
+
+/// The command, run directly, or under valgrind when `valgrind` is set.
+fn cmd(exe: &Path, valgrind: bool) -> Command {
+    let mut c = if valgrind {
+        let mut c = Command::new("valgrind");
+        c.args([
+            "-q",
+            "--error-exitcode=99",
+            "--leak-check=full",
+            "--show-leak-kinds=definite,indirect",
+            "--errors-for-leak-kinds=definite,indirect",
+        ])
+        .arg(exe);
+        c
+    } else {
+        Command::new(exe)
+    };
+    // The programs find the plugins through the library's own directory.
+    c.env_remove("FSIMAGE_PLUGIN_DIR");
+    c
+}
+
+fn have_ext2_plugin() -> bool {
+    let p = target_dir().join("libfsimage_plugin_ext2.so");
+    assert!(
+        p.exists(),
+        "{} is missing: run `cargo build --workspace` before the tests",
+        p.display()
+    );
+    true
+}
+
+fn valgrind_available() -> bool {
+    let found = Command::new("valgrind")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        eprintln!("note: valgrind is not installed; skipping the valgrind runs");
+    }
+    found
+}
+
+// ---------------------------------------------------------------- header
+
+fn generate_header() -> String {
+    let root = workspace_root();
+    let config = cbindgen::Config::from_file(root.join("include/cbindgen.toml"))
+        .expect("read include/cbindgen.toml");
+    let mut out = Vec::new();
+    cbindgen::Builder::new()
+        .with_config(config)
+        .with_src(root.join("fsimage/src/capi/mod.rs"))
+        .generate()
+        .expect("cbindgen")
+        .write(&mut out);
+    String::from_utf8(out).expect("header is UTF-8")
+}
+
+#[test]
+fn header_is_current() {
+    let path = workspace_root().join("include/fsimage.h");
+    let fresh = generate_header();
+    if std::env::var_os("FSIMAGE_BLESS").is_some() {
+        std::fs::write(&path, &fresh).expect("write header");
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == fresh,
+        "include/fsimage.h is stale: regenerate it with \
+         `FSIMAGE_BLESS=1 cargo test -p fsimage --test capi header_is_current`"
+    );
+}
+
+#[test]
+fn header_declares_the_classic_api_exactly() {
+    let h = std::fs::read_to_string(workspace_root().join("include/fsimage.h")).expect("header");
+    let squash = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let h = squash(&h);
+    for decl in [
+        "int fsi_init(void);",
+        "fsi_t *fsi_open_fsimage(const char *path, uint64_t off, const char *options);",
+        "void fsi_close_fsimage(fsi_t *fsi);",
+        "int fsi_file_exists(fsi_t *fsi, const char *path);",
+        "fsi_file_t *fsi_open_file(fsi_t *fsi, const char *path);",
+        "int fsi_close_file(fsi_file_t *file);",
+        "ssize_t fsi_read_file(fsi_file_t *file, void *buf, size_t nbytes);",
+        "ssize_t fsi_pread_file(fsi_file_t *file, void *buf, size_t nbytes, uint64_t off);",
+        "char *fsi_bootstring_alloc(fsi_t *fsi, size_t len);",
+        "void fsi_bootstring_free(fsi_t *fsi);",
+        "char *fsi_fs_bootstring(fsi_t *fsi);",
+        "typedef struct fsi fsi;",
+        "typedef struct fsi fsi_t;",
+        "typedef struct fsi_file fsi_file;",
+        "typedef struct fsi_file fsi_file_t;",
+        "#ifdef __cplusplus extern \"C\" {",
+    ] {
+        assert!(h.contains(&squash(decl)), "fsimage.h lacks `{decl}`");
+    }
+}
+
+/// The header, both names, compiles and links as C++ (`extern "C"`).
+#[test]
+fn header_compiles_as_cpp() {
+    let d = scratch("cpp");
+    let src = d.join("t.cpp");
+    std::fs::write(
+        &src,
+        "#include <fsimage.h>\n#include <xenfsimage.h>\n#include <cstdio>\n\
+         int main() {\n  fsi_t *fs = fsi_open_fsimage(\"/nonexistent\", 0, nullptr);\n\
+         std::printf(\"%s\\n\", fsi_last_error());\n  fsi_close_fsimage(fs);\n  return fs ? 1 : 0;\n}\n",
+    )
+    .expect("write");
+    let exe = d.join("t");
+    ok(Command::new("c++")
+        .args(["-std=c++11", "-Wall", "-Wextra", "-Werror"])
+        .arg("-I")
+        .arg(workspace_root().join("include"))
+        .arg(&src)
+        .arg("-o")
+        .arg(&exe)
+        .arg("-L")
+        .arg(link_dir())
+        .arg(format!("-Wl,-rpath,{}", link_dir().display()))
+        .arg("-lfsimage"));
+    let out = ok(&mut Command::new(&exe));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("nonexistent"));
+}
+
+// --------------------------------------------------------------- symbols
+
+const EXPORTS: &[&str] = &[
+    "fsi_init",
+    "fsi_open_fsimage",
+    "fsi_close_fsimage",
+    "fsi_file_exists",
+    "fsi_open_file",
+    "fsi_close_file",
+    "fsi_read_file",
+    "fsi_pread_file",
+    "fsi_bootstring_alloc",
+    "fsi_bootstring_free",
+    "fsi_fs_bootstring",
+    "fsi_version",
+    "fsi_last_error",
+    "fsi_open_image",
+    "fsi_fs_type",
+    "fsi_fs_label",
+    "fsi_stat",
+    "fsi_lstat",
+    "fsi_readlink",
+    "fsi_opendir",
+    "fsi_readdir",
+    "fsi_closedir",
+];
+
+/// Every function the header declares is exported from the .so with the
+/// version node Xen's libfsimage used, nothing else is, and the SONAME is
+/// libfsimage's.
+#[test]
+fn library_exports_versioned_symbols() {
+    let so = lib_so();
+    let out = ok(Command::new("readelf").args(["--dyn-syms", "-W"]).arg(&so));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut exported = BTreeMap::new();
+    for line in text.lines() {
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        // Num: Value Size Type Bind Vis Ndx Name
+        if cols.len() >= 8 && cols[4] == "GLOBAL" && cols[6] != "UND" {
+            let (name, ver) = cols[7].split_once('@').unwrap_or((cols[7], ""));
+            exported.insert(name.to_owned(), ver.trim_start_matches('@').to_owned());
+        }
+    }
+    let names: Vec<&str> = exported.keys().map(String::as_str).collect();
+    let mut want: Vec<&str> = EXPORTS.to_vec();
+    want.sort_unstable();
+    assert_eq!(names, want, "exported symbols");
+    for (name, ver) in &exported {
+        assert_eq!(ver, "libfsimage.so.1.0", "version of {name}");
+    }
+    let header = std::fs::read_to_string(workspace_root().join("include/fsimage.h")).unwrap();
+    for name in EXPORTS {
+        assert!(
+            header.contains(&format!(" {name}(")) || header.contains(&format!("*{name}(")),
+            "header declares {name}"
+        );
+    }
+    let dynamic = ok(Command::new("readelf").arg("-d").arg(&so));
+    assert!(
+        String::from_utf8_lossy(&dynamic.stdout).contains("Library soname: [libfsimage.so.1.0]"),
+        "SONAME"
+    );
+}
+
+// ----------------------------------------------------- programs, errors
+
+#[test]
+fn missing_image_is_enoent() {
+    let out = run(cmd(example("fsicat"), false).args(["/nonexistent/disk.img", "/x"]));
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("No such file or directory"), "{err}");
+}
+
+fn junk_image() -> PathBuf {
+    let d = scratch("junk");
+    let p = d.join("junk.img");
+    std::fs::write(&p, vec![0x5au8; 256 * 1024]).expect("write junk");
+    p
+}
+
+#[test]
+fn unrecognised_image_is_enotsup() {
+    let junk = junk_image();
+    let out = run(cmd(example("fsicat"), false).arg(&junk).arg("/x"));
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("Operation not supported"), "{err}");
+    assert!(err.contains("no filesystem recognised"), "{err}");
+}
+
+// ------------------------------------------------------ programs, ext
+
+/// `fsils -R` lists what the manifest lists.
+fn check_fsils(img: &Path, args: &[&str], manifest_name: &str, valgrind: bool) {
+    let out = ok(cmd(example("fsils"), valgrind)
+        .args(args)
+        .arg("-R")
+        .arg(img));
+    let text = String::from_utf8(out.stdout).expect("UTF-8 names");
+    let mut got: Vec<String> = text.lines().map(str::to_owned).collect();
+    got.sort();
+    let mut want: Vec<String> = manifest(manifest_name)
+        .iter()
+        .map(|e| {
+            let t = match e.kind {
+                EntryKind::File => 'f',
+                EntryKind::Dir => 'd',
+                EntryKind::Symlink => 'l',
+            };
+            let target = e.target.clone().unwrap_or_else(|| "-".into());
+            format!("{t}\t{}\t{}\t{target}\t{:o}", e.path, e.size, e.mode)
+        })
+        .collect();
+    want.sort();
+    // lost+found is in the image; the manifests leave it out.
+    got.retain(|l| !l.contains("\t/lost+found"));
+    assert_eq!(got, want, "fsils -R {} vs {manifest_name}", img.display());
+}
+
+/// `fsicat` with every file of the manifest at once: the output, cut by
+/// the manifest's sizes, hashes as the manifest says.
+fn check_fsicat(img: &Path, offset: u64, manifest_name: &str, valgrind: bool) {
+    let files: Vec<_> = manifest(manifest_name)
+        .into_iter()
+        .filter(|e| e.kind == EntryKind::File)
+        .collect();
+    assert!(!files.is_empty());
+    let out = ok(cmd(example("fsicat"), valgrind)
+        .arg("-o")
+        .arg(offset.to_string())
+        .arg(img)
+        .args(files.iter().map(|e| &e.path)));
+    let mut rest = &out.stdout[..];
+    for e in &files {
+        let n = usize::try_from(e.size).expect("size");
+        assert!(rest.len() >= n, "{}: output too short", e.path);
+        let (this, more) = rest.split_at(n);
+        assert_eq!(
+            Some(sha256_hex(this)),
+            e.sha256,
+            "{}: contents differ from the manifest",
+            e.path
+        );
+        rest = more;
+    }
+    assert!(rest.is_empty(), "{} extra bytes", rest.len());
+}
+
+fn sha_of(manifest_name: &str, path: &str) -> String {
+    manifest(manifest_name)
+        .into_iter()
+        .find(|e| e.path == path)
+        .and_then(|e| e.sha256)
+        .unwrap_or_else(|| panic!("{path} not in {manifest_name}"))
+}
+
+fn check_pygrub(img: &Path, offset: u64, manifest_name: &str, valgrind: bool) {
+    let out_dir = scratch(&format!("pygrub-{}", manifest_name.replace('/', "-")));
+    let out = ok(cmd(example("pygrub_like"), valgrind)
+        .arg(img)
+        .arg(offset.to_string())
+        .arg(&out_dir)
+        .args(["/boot/vmlinuz-5", "/boot/initrd-5.img"]));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("bootstring: (none)"), "{text}");
+    assert!(
+        text.contains("config: /boot/grub/grub.cfg"),
+        "pygrub's first config: {text}"
+    );
+    for (file, path) in [
+        ("config", "/boot/grub/grub.cfg"),
+        ("kernel", "/boot/vmlinuz-5"),
+        ("ramdisk", "/boot/initrd-5.img"),
+    ] {
+        let data = std::fs::read(out_dir.join(file)).expect("output file");
+        assert_eq!(sha256_hex(&data), sha_of(manifest_name, path), "{path}");
+    }
+}
+
+#[test]
+fn ext4_through_the_classic_api() {
+    have_ext2_plugin();
+    let img = image("ext/ext4");
+    check_pygrub(&img, 0, "ext/ext4", false);
+    check_fsicat(&img, 0, "ext/ext4", false);
+}
+
+#[test]
+fn ext4_through_the_extended_api() {
+    have_ext2_plugin();
+    let img = image("ext/ext4");
+    check_fsils(&img, &[], "ext/ext4", false);
+    check_fsils(&image("ext/ext4-symlinks"), &[], "ext/ext4-symlinks", false);
+}
+
+/// A filesystem inside a partition, at the byte offset pygrub computes.
+#[test]
+fn gpt_partition_by_offset() {
+    have_ext2_plugin();
+    let img = image("disk/dev-gpt");
+    check_pygrub(&img, 10485760, "disk/dev-gpt.p3", false);
+    check_fsils(&img, &["-o", "10485760"], "disk/dev-gpt.p3", false);
+}
+
+/// Image path with spaces, file name with a space.
+#[test]
+fn names_with_spaces() {
+    have_ext2_plugin();
+    let img = image("ext/ext4");
+    let d = scratch("spaces").join("my images");
+    std::fs::create_dir_all(&d).unwrap();
+    let spaced = d.join("guest disk 1.img");
+    std::os::unix::fs::symlink(&img, &spaced).unwrap();
+    let out = ok(cmd(example("fsicat"), false)
+        .arg(&spaced)
+        .arg("/names/with space"));
+    assert_eq!(
+        sha256_hex(&out.stdout),
+        sha_of("ext/ext4", "/names/with space")
+    );
+}
+
+#[test]
+fn c_api_promises() {
+    have_ext2_plugin();
+    let img = image("ext/ext4");
+    let junk = junk_image();
+    let out = run(cmd(example("checks"), false)
+        .arg(&img)
+        .arg("0")
+        .arg("/boot/vmlinuz-5")
+        .arg("/boot")
+        .arg(&junk));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "checks failed:\n{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("0 failed"), "{text}");
+    assert!(!text.contains("FAIL"), "{text}");
+}
+
+/// All the programs again under valgrind: no invalid access, no leak.
+#[test]
+fn under_valgrind() {
+    have_ext2_plugin();
+    if !valgrind_available() {
+        return;
+    }
+    let img = image("ext/ext4");
+    check_pygrub(&img, 0, "ext/ext4", true);
+    check_fsils(&img, &[], "ext/ext4", true);
+    check_fsicat(&img, 0, "ext/ext4", true);
+    let junk = junk_image();
+    ok(cmd(example("checks"), true)
+        .arg(&img)
+        .arg("0")
+        .arg("/boot/vmlinuz-5")
+        .arg("/boot")
+        .arg(&junk));
+}
