@@ -292,6 +292,10 @@ pub fn geometry(sb: &Ext4SuperBlock) -> Result<Geometry> {
         } else {
             0
         };
+    // Byte offsets of blocks must fit in 64 bits.
+    if blocks_count.checked_mul(u64::from(block_size)).is_none() {
+        return Err(corrupt(format!("s_blocks_count {blocks_count} too large")));
+    }
     let first_data_block = u64::from(sb.s_first_data_block.get());
     if first_data_block > 1 || blocks_count <= first_data_block {
         return Err(corrupt(format!(

@@ -12,11 +12,13 @@ use fsimage_abi::{Device, Error, ReadAt, Result};
 use std::sync::Arc;
 use zerocopy::FromBytes;
 
+/// Descriptor blocks checked at mount time (beyond that, on use).
+const EAGER_DESC_BLOCKS: u64 = 1024;
+
 pub struct Volume {
     pub dev: Device,
     pub sb: Ext4SuperBlock,
     pub geo: Geometry,
-    pub groups: Vec<Group>,
     /// metadata_csum seed when checksums are verified.
     pub csum_seed: Option<u32>,
     cache: BlockCache,
@@ -41,7 +43,6 @@ impl Volume {
             dev,
             sb,
             geo,
-            groups: Vec::new(),
             csum_seed: None,
             cache: BlockCache::new(cap.max(16)),
             overlay: Overlay::default(),
@@ -77,35 +78,51 @@ impl Volume {
             let seed = (geo.incompat & INCOMPAT_CSUM_SEED != 0).then(|| sb.s_checksum_seed.get());
             self.csum_seed = Some(csum::fs_seed(&sb.s_uuid, seed));
         }
-        // The descriptor table is on disk, so its size is bounded by the device.
-        let groups_per_block = u64::from(geo.block_size / geo.desc_size);
-        let desc_blocks = geo.group_count.div_ceil(groups_per_block);
-        if desc_blocks > geo.blocks_count {
-            return Err(Error::corrupt(
-                "superblock: more group descriptors than blocks",
-            ));
-        }
-        let mut groups = Vec::new();
-        let ds = geo.desc_size as usize;
         self.geo = geo;
         self.sb = sb;
-        for i in 0..desc_blocks {
-            let blk = group::descriptor_block(&self.sb, &self.geo, i)?;
-            let data = self.meta_block(blk, || format!("group descriptor block {i}"))?;
-            for j in 0..groups_per_block {
-                let g = i * groups_per_block + j;
-                if g >= self.geo.group_count {
-                    break;
-                }
-                let off = j as usize * ds;
-                let Some(raw) = data.get(off..off + ds) else {
-                    return Err(Error::corrupt("group descriptor outside its block"));
-                };
-                groups.push(group::decode(&self.geo, g, raw, self.csum_seed)?);
-            }
+        // Descriptors are read when needed, so a hostile s_blocks_count
+        // cannot make the mount keep millions of them. The table must still
+        // fit on the device; up to EAGER_DESC_BLOCKS blocks of it are checked
+        // now (every filesystem up to 8 TiB with 4 KiB blocks).
+        let per_block = u64::from(self.geo.block_size / self.geo.desc_size);
+        let desc_blocks = self.geo.group_count.div_ceil(per_block);
+        if desc_blocks > self.dev.size() / self.block_size() {
+            return Err(Error::corrupt(format!(
+                "superblock: {} groups need {desc_blocks} descriptor blocks, more than the device holds",
+                self.geo.group_count
+            )));
         }
-        self.groups = groups;
+        let eager = if desc_blocks <= EAGER_DESC_BLOCKS {
+            self.geo.group_count
+        } else {
+            1
+        };
+        for g in 0..eager {
+            self.group(g)?;
+        }
         Ok(())
+    }
+
+    /// Descriptor of group `g`, checksum-verified.
+    pub fn group(&self, g: u64) -> Result<Group> {
+        if g >= self.geo.group_count {
+            return Err(Error::corrupt(format!(
+                "group {g} past the last group ({})",
+                self.geo.group_count
+            )));
+        }
+        let per_block = u64::from(self.geo.block_size / self.geo.desc_size);
+        let i = g / per_block;
+        let blk = group::descriptor_block(&self.sb, &self.geo, i)?;
+        let data = self.meta_block(blk, || format!("group descriptor block {i}"))?;
+        let ds = self.geo.desc_size as usize;
+        let off = (g % per_block) as usize * ds;
+        let Some(raw) = data.get(off..off + ds) else {
+            return Err(Error::corrupt(format!(
+                "group descriptor {g} outside its block"
+            )));
+        };
+        group::decode(&self.geo, g, raw, self.csum_seed)
     }
 
     /// Forgets cached blocks (after the journal overlay changed what they hold).
@@ -190,10 +207,7 @@ impl Volume {
             )));
         }
         let idx = ino - 1;
-        let g = (idx / self.geo.inodes_per_group) as usize;
-        let Some(group) = self.groups.get(g) else {
-            return Err(Error::corrupt(format!("inode {ino}: no group {g}")));
-        };
+        let group = self.group(u64::from(idx / self.geo.inodes_per_group))?;
         let within = u64::from(idx % self.geo.inodes_per_group) * u64::from(self.geo.inode_size);
         let bs = self.block_size();
         let blk = group.inode_table + within / bs;

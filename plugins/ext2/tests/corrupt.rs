@@ -85,6 +85,14 @@ fn superblock_fields() {
         // probe says no rather than erroring.
         assert_eq!(Ext2Fs::probe(&[Device::new(img)]).unwrap(), 0);
     }
+    // 64bit: s_blocks_count_hi so large that byte offsets overflow.
+    let mut img = good.clone();
+    let f = get32(&img, SB + 0x60);
+    put32(&mut img, SB + 0x60, f | 0x80);
+    put16(&mut img, SB + 0xFE, 64);
+    put32(&mut img, SB + 0x150, 0xFFFF_FFFF);
+    let m = corrupt_msg(mount_bytes(&img, ""));
+    assert!(m.contains("s_blocks_count"), "{m}");
     let mut img = good.clone();
     put16(&mut img, SB + 0x38, 0xEF54);
     assert!(matches!(
@@ -150,6 +158,20 @@ fn directory_entries() {
     let fs = mount_bytes(&img, "").unwrap();
     let m = corrupt_msg(fs.read_dir(fs.root(), 0, &mut Collect(Vec::new(), 100)));
     assert!(m.contains("name longer"), "{m}");
+    // Names no path can hold: empty, with '/', with NUL ("etc" is entry 3+).
+    let fs = mount_bytes(&good, "").unwrap();
+    let (cookie, _, _, _) = list(&fs, fs.root(), 100)
+        .into_iter()
+        .find(|e| e.3 == b"etc")
+        .unwrap();
+    let at = root + cookie as usize;
+    for (off, v) in [(6usize, 0u8), (8, b'/'), (9, 0)] {
+        let mut img = good.clone();
+        img[at + off] = v;
+        let fs = mount_bytes(&img, "").unwrap();
+        let m = corrupt_msg(fs.read_dir(fs.root(), 0, &mut Collect(Vec::new(), 100)));
+        assert!(m.contains("invalid name"), "{m}");
+    }
     // An entry naming an inode past s_inodes_count.
     let mut img = good.clone();
     put32(&mut img, root + 24, 0x7FFF_FFFF);
