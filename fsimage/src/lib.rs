@@ -18,6 +18,7 @@ pub mod fs;
 pub mod image;
 mod open;
 pub mod plugin;
+pub mod sandbox;
 
 pub use error::{Error, ErrorKind, Result};
 pub use fs::{DirEntry, File, Filesystem, Metadata, ReadDir};

@@ -5,7 +5,8 @@ use crate::choose::{self, Chosen};
 use crate::error::{Error, Result};
 use crate::fs::{Filesystem, FsInner};
 use crate::image::FileImage;
-use crate::plugin::{InProcessMount, Mount, Plugin, Registry, probe_in_process};
+use crate::plugin::{Mount, Plugin, Registry};
+use crate::sandbox::Runner;
 use fsimage_abi::{ReadAt, Window};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -22,6 +23,8 @@ pub struct OpenOptions {
     plugin_dir: Option<PathBuf>,
     registry: Option<Arc<Registry>>,
     extra_images: Vec<PathBuf>,
+    /// Sandbox settings (methods in [`crate::sandbox`]).
+    pub(crate) sandbox: crate::sandbox::Config,
 }
 
 impl OpenOptions {
@@ -101,6 +104,7 @@ impl OpenOptions {
         let image = image.as_ref();
         let reg = self.load_registry()?;
         let file = open_image(image)?;
+        let runner = Runner::new(&self.sandbox, &reg, image, self.fs.as_deref())?;
         let chosen = if let Some(off) = self.offset {
             let len = file.size().saturating_sub(off);
             let w = Window::new(file.clone(), off, len).map_err(|source| Error::Window {
@@ -115,7 +119,7 @@ impl OpenOptions {
             }
         } else {
             choose::choose(image, &file, self.partition.as_deref(), &mut |w| {
-                probe_best(&reg, self.fs.as_deref(), w)
+                probe_best(&reg, &runner, self.fs.as_deref(), w)
             })?
         };
         let Chosen {
@@ -128,7 +132,7 @@ impl OpenOptions {
         for extra in &self.extra_images {
             devices.push(open_image(extra)?);
         }
-        let (mount, _plugin) = self.mount(&reg, image, offset, &devices)?;
+        let (mount, _plugin) = self.mount(&reg, &runner, image, offset, &devices)?;
         let root = mount.root().map_err(|source| Error::Fs {
             image: image.to_path_buf(),
             fs: mount.fs_name().to_owned(),
@@ -153,6 +157,7 @@ impl OpenOptions {
     fn mount(
         &self,
         reg: &Registry,
+        runner: &Runner,
         image: &Path,
         offset: u64,
         devices: &[Arc<dyn ReadAt>],
@@ -162,12 +167,12 @@ impl OpenOptions {
                 name: name.clone(),
                 loaded: plugin_names(reg),
             })?],
-            None => probe_order(reg, devices),
+            None => probe_order(reg, runner, devices),
         };
         let mut tried = String::new();
         for p in candidates {
-            match InProcessMount::mount(p.clone(), devices, &self.options) {
-                Ok(m) => return Ok((Box::new(m), p)),
+            match runner.mount(p.clone(), devices, &self.options) {
+                Ok(m) => return Ok((m, p)),
                 Err(e) => {
                     if self.fs.is_some() {
                         return Err(Error::Fs {
@@ -208,11 +213,15 @@ fn open_image(path: &Path) -> Result<Arc<FileImage>> {
 
 /// Plugins that recognise `devices`, most confident first; equal confidence
 /// in name order, so the order never depends on the directory listing.
-pub(crate) fn probe_order(reg: &Registry, devices: &[Arc<dyn ReadAt>]) -> Vec<Arc<Plugin>> {
+pub(crate) fn probe_order(
+    reg: &Registry,
+    runner: &Runner,
+    devices: &[Arc<dyn ReadAt>],
+) -> Vec<Arc<Plugin>> {
     let mut scored: Vec<(u32, Arc<Plugin>)> = reg
         .plugins()
         .iter()
-        .filter_map(|p| match probe_in_process(p, devices) {
+        .filter_map(|p| match runner.probe(p, devices) {
             Ok(c) if c > 0 => Some((c, p.clone())),
             _ => None,
         })
@@ -224,13 +233,16 @@ pub(crate) fn probe_order(reg: &Registry, devices: &[Arc<dyn ReadAt>]) -> Vec<Ar
 /// The name of the most confident plugin recognising `window`, if any.
 pub(crate) fn probe_best(
     reg: &Registry,
+    runner: &Runner,
     forced: Option<&str>,
     window: &Arc<dyn ReadAt>,
 ) -> Option<String> {
     let devs = [window.clone()];
     if let Some(name) = forced {
         let p = reg.get(name)?;
-        return matches!(probe_in_process(&p, &devs), Ok(c) if c > 0).then(|| name.to_owned());
+        return matches!(runner.probe(&p, &devs), Ok(c) if c > 0).then(|| name.to_owned());
     }
-    probe_order(reg, &devs).first().map(|p| p.name().to_owned())
+    probe_order(reg, runner, &devs)
+        .first()
+        .map(|p| p.name().to_owned())
 }

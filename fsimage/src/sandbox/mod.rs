@@ -1,0 +1,475 @@
+//! Running plugins in a locked-down worker process (the default).
+//!
+//! The image belongs to the guest and may be hostile, so the process that
+//! asks for files (pygrub, a toolstack, `fsimage-cat`) never runs filesystem
+//! parsing code. Each opened image gets one worker process,
+//! `fsimage-worker`, that loads the plugins, locks itself down, and answers
+//! the probes of the root choice and then the calls of the mount, over a
+//! socket ([`protocol`]). The host side is a second implementation of
+//! [`crate::plugin::Mount`], so everything above it (path walking, symlinks,
+//! the fast data path) is shared with in-process mounts.
+//!
+//! # What the worker gets
+//! Only one end of a socket pair (as its standard input), standard output
+//! and error on `/dev/null` (error inherited in debug mode), an empty
+//! environment, and the plugin paths on its command line. It holds **no
+//! image descriptor**: every byte a plugin reads is asked of the host
+//! (`SOURCE_READ`), which reads it through the device's window, so a worker
+//! can never see past its partition. It loads the plugins first, then locks
+//! itself down before it asks for a single byte.
+//!
+//! Plain file data does not pass through the worker at all: the worker
+//! returns the file's extent map, the host checks it against the window
+//! ([`crate::plugin::check_extents`]) and reads the image itself, so
+//! sandboxed bulk reads run at `pread` speed. Only data the plugin must
+//! transform (compressed, inline, checksummed) comes back in READ replies,
+//! up to [`protocol::MAX_READ`] bytes each.
+//!
+//! # Lock-down, per platform
+//! | measure | Linux | other Unixes |
+//! |---|---|---|
+//! | separate process, no image descriptor, empty environment | yes | yes |
+//! | all inherited descriptors closed | yes | yes |
+//! | parent-death signal (worker dies with the host) | yes | no |
+//! | rlimits: address space (1 GiB), CPU (120 s), files 0, core 0, processes 0, file size 0 | yes | yes |
+//! | `PR_SET_NO_NEW_PRIVS`, not dumpable | yes | no |
+//! | seccomp-bpf allowlist (denied call: the process is killed, `SIGSYS`) | yes | no |
+//! | new user (when not root), mount, network, IPC, UTS namespaces | where the kernel allows | no |
+//! | chroot to an empty read-only tmpfs | when root or in a user namespace | no |
+//! | uid/gid 65534, no supplementary groups | when started as root | when started as root |
+//!
+//! The seccomp allowlist: `read`/`recvfrom`/`recvmsg` on the socket,
+//! `write`/`writev`/`sendto`/`sendmsg` on the socket and on standard error,
+//! `mmap`/`mprotect` without `PROT_EXEC`, `munmap`, `mremap`, `brk`,
+//! `madvise`, `futex`, `sched_yield`, `getrandom`, the clocks, signal
+//! masks/handlers/return (`rt_sig*`, `sigaltstack`), `getpid`/`gettid`,
+//! `tgkill` of its own process only (so `abort` works), `close`, `exit`,
+//! `exit_group`. Nothing that opens, creates, connects, executes, forks,
+//! traces or signals another process. A denied call kills the worker with
+//! `SIGSYS` rather than returning `EPERM`: a plugin that tries is hostile or
+//! broken, and a dead worker is the one outcome that cannot be mistaken.
+//! Whatever could not be applied is reported by the worker in its READY
+//! message and printed to standard error when the sandbox's debug mode is on
+//! ([`crate::OpenOptions::sandbox_debug`], or `FSIMAGE_SANDBOX_DEBUG=1`).
+//!
+//! # The host treats the worker as hostile
+//! Every frame is length-checked before anything is allocated (at most
+//! [`protocol::MAX_FRAME`]), every reply is checked against its request,
+//! every request has a deadline (default 5 s). On a crash, timeout,
+//! over-limit reply or protocol violation the worker is killed and reaped,
+//! the call fails with `plugin ext2 crashed (SIGSEGV)`, `plugin zfs timed out
+//! after 5 s`, ..., and every later call on that mount fails the same way.
+//! While probing, a worker that died is replaced by a fresh one (at most
+//! [`MAX_SPAWNS`] per open), so one crashing plugin does not stop the others.
+//!
+//! # Finding the worker
+//! [`crate::OpenOptions::worker_path`] if set; else `$FSIMAGE_WORKER`; else
+//! `fsimage-worker` next to the running executable (and, for test binaries
+//! in a Cargo `deps/` folder, the folder above); else next to each plugin;
+//! else `$libexecdir/fsimage/fsimage-worker` (`FSIMAGE_LIBEXECDIR` at build
+//! time, default `/usr/local/libexec`). No worker found is an error: the
+//! core never falls back to in-process parsing by itself.
+
+pub mod protocol;
+mod worker;
+
+use crate::error::{Error, Result};
+use crate::plugin::{InProcessMount, Mount, Plugin, Registry, probe_in_process};
+use fsimage_abi::{DirEntry, Error as AbiError, Extent, ReadAt, Result as AbiResult, Stat};
+use protocol::{Reply, Request};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+pub(crate) use worker::Worker;
+
+/// Workers one open may start (the first, plus replacements for workers
+/// that crashed or timed out while probing).
+pub const MAX_SPAWNS: u32 = 8;
+/// Name of the worker executable.
+pub const WORKER_NAME: &str = "fsimage-worker";
+
+/// Sandbox settings of an [`crate::OpenOptions`].
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub(crate) enabled: bool,
+    pub(crate) worker: Option<PathBuf>,
+    pub(crate) timeout: Duration,
+    pub(crate) memory_limit: u64,
+    pub(crate) cpu_limit: u64,
+    pub(crate) debug: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            enabled: true,
+            worker: None,
+            timeout: Duration::from_secs(5),
+            memory_limit: 1 << 30,
+            cpu_limit: 120,
+            debug: std::env::var_os("FSIMAGE_SANDBOX_DEBUG").is_some_and(|v| v != "0"),
+        }
+    }
+}
+
+impl crate::OpenOptions {
+    /// Runs plugins in a locked-down worker process (`true`, the default),
+    /// or in this process (`false`).
+    ///
+    /// **In-process parsing is unsafe for untrusted images**: a bug in a
+    /// plugin then runs with all of this process's rights. Use `false` only
+    /// for trusted images or for debugging.
+    pub fn sandbox(&mut self, enabled: bool) -> &mut Self {
+        self.sandbox.enabled = enabled;
+        self
+    }
+
+    /// The worker executable to use (default: searched, see [`crate::sandbox`]).
+    pub fn worker_path(&mut self, path: impl Into<PathBuf>) -> &mut Self {
+        self.sandbox.worker = Some(path.into());
+        self
+    }
+
+    /// How long one call into the worker may take (default 5 s).
+    pub fn sandbox_timeout(&mut self, timeout: Duration) -> &mut Self {
+        self.sandbox.timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
+    /// The worker's address-space limit in bytes (default 1 GiB).
+    pub fn sandbox_memory_limit(&mut self, bytes: u64) -> &mut Self {
+        self.sandbox.memory_limit = bytes;
+        self
+    }
+
+    /// The worker's CPU time limit in seconds (default 120).
+    pub fn sandbox_cpu_limit(&mut self, seconds: u64) -> &mut Self {
+        self.sandbox.cpu_limit = seconds.max(1);
+        self
+    }
+
+    /// Prints what the worker could not lock down, and lets it write to
+    /// standard error (default: off, or on with `FSIMAGE_SANDBOX_DEBUG=1`).
+    pub fn sandbox_debug(&mut self, debug: bool) -> &mut Self {
+        self.sandbox.debug = debug;
+        self
+    }
+}
+
+/// Where the worker executable is looked for, in order (see the module docs).
+pub fn worker_candidates(explicit: Option<&Path>, plugins: &[Arc<Plugin>]) -> Vec<PathBuf> {
+    if let Some(p) = explicit {
+        return vec![p.to_path_buf()];
+    }
+    let mut c = Vec::new();
+    if let Some(v) = std::env::var_os("FSIMAGE_WORKER").filter(|v| !v.is_empty()) {
+        c.push(PathBuf::from(v));
+    }
+    if let Some(dir) = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(Path::to_path_buf))
+    {
+        c.push(dir.join(WORKER_NAME));
+        if dir.file_name().is_some_and(|n| n == "deps") {
+            if let Some(up) = dir.parent() {
+                c.push(up.join(WORKER_NAME));
+            }
+        }
+    }
+    for p in plugins {
+        if let Some(dir) = p.path().parent() {
+            let cand = dir.join(WORKER_NAME);
+            if !c.contains(&cand) {
+                c.push(cand);
+            }
+        }
+    }
+    let libexec = option_env!("FSIMAGE_LIBEXECDIR").unwrap_or("/usr/local/libexec");
+    c.push(Path::new(libexec).join("fsimage").join(WORKER_NAME));
+    c
+}
+
+/// The worker executable to start, or why there is none.
+pub fn find_worker(explicit: Option<&Path>, plugins: &[Arc<Plugin>]) -> Result<PathBuf, String> {
+    let cands = worker_candidates(explicit, plugins);
+    if let Some(p) = cands.iter().find(|p| p.is_file()) {
+        return Ok(p.clone());
+    }
+    let list: Vec<String> = cands.iter().map(|p| p.display().to_string()).collect();
+    Err(format!(
+        "cannot be sandboxed: worker executable {WORKER_NAME} not found (looked for {})",
+        list.join(", ")
+    ))
+}
+
+/// How an open runs plugins: in this process, or in sandbox workers.
+pub(crate) enum Runner {
+    InProcess,
+    Sandbox(Session),
+}
+
+impl Runner {
+    /// Sets up plugin execution for one open; starts the worker right away
+    /// so a missing or broken worker is reported as such.
+    pub(crate) fn new(
+        cfg: &Config,
+        reg: &Registry,
+        image: &Path,
+        forced: Option<&str>,
+    ) -> Result<Runner> {
+        if !cfg.enabled {
+            return Ok(Runner::InProcess);
+        }
+        let plugins: Vec<Arc<Plugin>> = match forced {
+            Some(name) => reg.get(name).into_iter().collect(),
+            None => reg.plugins().to_vec(),
+        };
+        let names = plugins
+            .iter()
+            .map(|p| p.name())
+            .collect::<Vec<_>>()
+            .join(",");
+        let fail = |what: String| Error::Sandbox {
+            image: image.to_path_buf(),
+            fs: names.clone(),
+            what,
+        };
+        let exe = find_worker(cfg.worker.as_deref(), &plugins).map_err(fail)?;
+        let session = Session {
+            cfg: cfg.clone(),
+            exe,
+            plugins,
+            current: Mutex::new(None),
+            spawns: Mutex::new(0),
+        };
+        if !session.plugins.is_empty() {
+            session
+                .worker()
+                .map_err(|e| fail(format!("cannot be sandboxed: {}", e.detail())))?;
+        }
+        Ok(Runner::Sandbox(session))
+    }
+
+    /// Probes `devices` with `plugin` (0-100).
+    pub(crate) fn probe(
+        &self,
+        plugin: &Arc<Plugin>,
+        devices: &[Arc<dyn ReadAt>],
+    ) -> AbiResult<u32> {
+        match self {
+            Runner::InProcess => probe_in_process(plugin, devices),
+            Runner::Sandbox(s) => s.probe(plugin, devices),
+        }
+    }
+
+    /// Mounts `devices` with `plugin`.
+    pub(crate) fn mount(
+        &self,
+        plugin: Arc<Plugin>,
+        devices: &[Arc<dyn ReadAt>],
+        options: &[u8],
+    ) -> AbiResult<Box<dyn Mount>> {
+        match self {
+            Runner::InProcess => Ok(Box::new(InProcessMount::mount(plugin, devices, options)?)),
+            Runner::Sandbox(s) => Ok(Box::new(s.mount(&plugin, devices, options)?)),
+        }
+    }
+}
+
+/// The workers of one open: the current one serves probes and the mount.
+pub(crate) struct Session {
+    cfg: Config,
+    exe: PathBuf,
+    plugins: Vec<Arc<Plugin>>,
+    current: Mutex<Option<Arc<Worker>>>,
+    spawns: Mutex<u32>,
+}
+
+impl Session {
+    /// The live worker, starting a new one if there is none or it died.
+    fn worker(&self) -> AbiResult<Arc<Worker>> {
+        let mut cur = self.current.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(w) = cur.as_ref().filter(|w| !w.has_failed()) {
+            return Ok(w.clone());
+        }
+        *cur = None;
+        let mut spawns = self.spawns.lock().unwrap_or_else(|p| p.into_inner());
+        if *spawns >= MAX_SPAWNS {
+            return Err(AbiError::Io(format!(
+                "sandbox: {MAX_SPAWNS} workers failed for this image; giving up"
+            )));
+        }
+        *spawns += 1;
+        let w = Arc::new(Worker::spawn(&self.exe, &self.plugins, &self.cfg)?);
+        *cur = Some(w.clone());
+        Ok(w)
+    }
+
+    fn index(&self, plugin: &Plugin) -> AbiResult<u16> {
+        self.plugins
+            .iter()
+            .position(|p| p.name() == plugin.name())
+            .and_then(|i| u16::try_from(i).ok())
+            .ok_or_else(|| {
+                AbiError::invalid(format!("plugin {} not in the sandbox", plugin.name()))
+            })
+    }
+
+    fn probe(&self, plugin: &Plugin, devices: &[Arc<dyn ReadAt>]) -> AbiResult<u32> {
+        let idx = self.index(plugin)?;
+        let w = self.worker()?;
+        w.probe(plugin.name(), idx, devices)
+    }
+
+    fn mount(
+        &self,
+        plugin: &Plugin,
+        devices: &[Arc<dyn ReadAt>],
+        options: &[u8],
+    ) -> AbiResult<SandboxMount> {
+        let idx = self.index(plugin)?;
+        let w = self.worker()?;
+        let (handle, slots) = w.mount(plugin.name(), idx, devices, options)?;
+        Ok(SandboxMount {
+            worker: w,
+            handle,
+            slots,
+            name: plugin.name().to_owned(),
+        })
+    }
+}
+
+/// A filesystem mounted by a plugin in a worker process.
+pub struct SandboxMount {
+    worker: Arc<Worker>,
+    handle: u32,
+    slots: Vec<u32>,
+    name: String,
+}
+
+impl Drop for SandboxMount {
+    fn drop(&mut self) {
+        self.worker.unmount(&self.name, self.handle, &self.slots);
+    }
+}
+
+fn unexpected(op: &str) -> AbiError {
+    AbiError::Io(format!("sandbox: unexpected reply to {op}"))
+}
+
+impl SandboxMount {
+    fn call<T>(
+        &self,
+        req: &Request<'_>,
+        f: impl FnOnce(Reply<'_>) -> AbiResult<T>,
+    ) -> AbiResult<T> {
+        self.worker.call(&self.name, req, f)
+    }
+
+    fn id(&self, req: &Request<'_>) -> AbiResult<u64> {
+        self.call(req, |r| match r {
+            Reply::Id(id) => Ok(id),
+            _ => Err(unexpected("an id request")),
+        })
+    }
+
+    fn opt_bytes(&self, req: &Request<'_>) -> AbiResult<Option<Vec<u8>>> {
+        self.call(req, |r| match r {
+            Reply::OptBytes(b) => Ok(b.filter(|b| !b.is_empty()).map(<[u8]>::to_vec)),
+            _ => Err(unexpected("a string request")),
+        })
+    }
+}
+
+impl Mount for SandboxMount {
+    fn fs_name(&self) -> &str {
+        &self.name
+    }
+
+    fn root(&self) -> AbiResult<u64> {
+        self.id(&Request::Root(self.handle))
+    }
+
+    fn lookup(&self, dir: u64, name: &[u8]) -> AbiResult<u64> {
+        if name.len() > 65536 {
+            return Err(AbiError::limit("name longer than 64 KiB"));
+        }
+        self.id(&Request::Lookup {
+            handle: self.handle,
+            dir,
+            name,
+        })
+    }
+
+    fn stat(&self, id: u64) -> AbiResult<Stat> {
+        self.call(&Request::Stat(self.handle, id), |r| match r {
+            Reply::Stat(s) => Ok(s),
+            _ => Err(unexpected("stat")),
+        })
+    }
+
+    fn read(&self, id: u64, offset: u64, buf: &mut [u8]) -> AbiResult<usize> {
+        let len = buf.len().min(protocol::MAX_READ as usize);
+        let req = Request::Read {
+            handle: self.handle,
+            id,
+            offset,
+            len: len as u32,
+        };
+        self.call(&req, |r| match r {
+            Reply::Data(d) => {
+                // decode_ok checked d.len() <= len.
+                let n = d.len().min(len);
+                buf[..n].copy_from_slice(&d[..n]);
+                Ok(n)
+            }
+            _ => Err(unexpected("read")),
+        })
+    }
+
+    fn read_dir(&self, dir: u64, cookie: u64, out: &mut Vec<DirEntry>) -> AbiResult<u64> {
+        let req = Request::ReadDir {
+            handle: self.handle,
+            dir,
+            cookie,
+        };
+        self.call(&req, |r| match r {
+            Reply::Dir { next, entries } => {
+                out.extend(entries);
+                Ok(next)
+            }
+            _ => Err(unexpected("read_dir")),
+        })
+    }
+
+    fn read_link(&self, id: u64) -> AbiResult<Vec<u8>> {
+        self.call(&Request::ReadLink(self.handle, id), |r| match r {
+            Reply::Bytes(b) => Ok(b.to_vec()),
+            _ => Err(unexpected("read_link")),
+        })
+    }
+
+    fn extents(&self, id: u64, from: u64, max: usize) -> AbiResult<Vec<Extent>> {
+        let max = u32::try_from(max)
+            .unwrap_or(u32::MAX)
+            .min(protocol::MAX_EXTENTS);
+        let req = Request::Extents {
+            handle: self.handle,
+            id,
+            from,
+            max,
+        };
+        self.call(&req, |r| match r {
+            Reply::Extents(e) => Ok(e),
+            _ => Err(unexpected("extents")),
+        })
+    }
+
+    fn bootstring(&self) -> AbiResult<Option<Vec<u8>>> {
+        self.opt_bytes(&Request::Bootstring(self.handle))
+    }
+
+    fn label(&self) -> AbiResult<Option<Vec<u8>>> {
+        self.opt_bytes(&Request::Label(self.handle))
+    }
+}

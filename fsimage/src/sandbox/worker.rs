@@ -1,0 +1,519 @@
+//! The host's handle on one worker process: spawning it, one request at a
+//! time under a deadline, serving its device reads, and killing and reaping
+//! it when anything goes wrong.
+
+use super::Config;
+use super::protocol::{
+    self, DevSpec, K_SOURCE_DATA, K_SOURCE_ERR, ProtocolError, Reply, Request, WorkerMsg,
+};
+use crate::plugin::Plugin;
+use fsimage_abi::io::check_range;
+use fsimage_abi::{Error as AbiError, ReadAt, Result as AbiResult};
+use std::collections::HashMap;
+use std::io::{ErrorKind, Read, Write};
+use std::os::fd::OwnedFd;
+use std::os::unix::net::UnixStream;
+use std::os::unix::process::ExitStatusExt;
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Why an exchange with the worker failed.
+enum Fail {
+    Timeout,
+    Closed,
+    Io(String),
+    Protocol(String),
+}
+
+impl From<ProtocolError> for Fail {
+    fn from(e: ProtocolError) -> Self {
+        Fail::Protocol(e.0)
+    }
+}
+
+struct Io {
+    child: Option<Child>,
+    sock: Option<UnixStream>,
+    /// Set once the worker failed: the message every later call returns.
+    failed: Option<String>,
+    /// Host-side devices the worker may read, by slot.
+    slots: HashMap<u32, Arc<dyn ReadAt>>,
+    next_slot: u32,
+    /// Last frame body read.
+    buf: Vec<u8>,
+    /// Device read scratch space.
+    scratch: Vec<u8>,
+}
+
+/// One running worker process.
+pub(crate) struct Worker {
+    io: Mutex<Io>,
+    timeout: Duration,
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let io = self.io.get_mut().unwrap_or_else(|p| p.into_inner());
+        io.sock = None;
+        if let Some(mut c) = io.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// `5 s`, `250 ms`.
+pub(crate) fn human(d: Duration) -> String {
+    if d.subsec_millis() == 0 && d.as_secs() > 0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{} ms", d.as_millis())
+    }
+}
+
+/// Name of a signal, for messages.
+pub(crate) fn signal_name(sig: i32) -> String {
+    #[cfg(target_os = "linux")]
+    let name = match sig {
+        1 => "SIGHUP",
+        2 => "SIGINT",
+        3 => "SIGQUIT",
+        4 => "SIGILL",
+        5 => "SIGTRAP",
+        6 => "SIGABRT",
+        7 => "SIGBUS",
+        8 => "SIGFPE",
+        9 => "SIGKILL",
+        11 => "SIGSEGV",
+        13 => "SIGPIPE",
+        14 => "SIGALRM",
+        15 => "SIGTERM",
+        24 => "SIGXCPU",
+        25 => "SIGXFSZ",
+        31 => "SIGSYS",
+        _ => "",
+    };
+    #[cfg(not(target_os = "linux"))]
+    let name = match sig {
+        4 => "SIGILL",
+        6 => "SIGABRT",
+        8 => "SIGFPE",
+        9 => "SIGKILL",
+        10 => "SIGBUS",
+        11 => "SIGSEGV",
+        12 => "SIGSYS",
+        24 => "SIGXCPU",
+        _ => "",
+    };
+    if name.is_empty() {
+        format!("signal {sig}")
+    } else {
+        name.to_owned()
+    }
+}
+
+/// What an exit status says happened, as the end of "plugin ext2 ...".
+fn describe_exit(st: ExitStatus) -> String {
+    match (st.signal(), st.code()) {
+        (Some(sig), _) => {
+            let name = signal_name(sig);
+            if name == "SIGSYS" {
+                "was killed for a forbidden system call (SIGSYS)".to_owned()
+            } else if name == "SIGXCPU" {
+                "exceeded its CPU time limit (SIGXCPU)".to_owned()
+            } else {
+                format!("crashed ({name})")
+            }
+        }
+        (None, Some(code)) => format!("exited unexpectedly with status {code}"),
+        (None, None) => "exited unexpectedly".to_owned(),
+    }
+}
+
+fn io_fail(e: std::io::Error) -> Fail {
+    match e.kind() {
+        ErrorKind::WouldBlock | ErrorKind::TimedOut => Fail::Timeout,
+        ErrorKind::UnexpectedEof | ErrorKind::BrokenPipe | ErrorKind::ConnectionReset => {
+            Fail::Closed
+        }
+        _ => Fail::Io(e.to_string()),
+    }
+}
+
+fn remaining(deadline: Instant) -> Result<Duration, Fail> {
+    let now = Instant::now();
+    if now >= deadline {
+        return Err(Fail::Timeout);
+    }
+    Ok((deadline - now).max(Duration::from_millis(1)))
+}
+
+fn read_full(sock: &mut UnixStream, buf: &mut [u8], deadline: Instant) -> Result<(), Fail> {
+    let mut done = 0;
+    while done < buf.len() {
+        sock.set_read_timeout(Some(remaining(deadline)?))
+            .map_err(io_fail)?;
+        match sock.read(&mut buf[done..]) {
+            Ok(0) => return Err(Fail::Closed),
+            Ok(n) => done += n,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                remaining(deadline)?;
+            }
+            Err(e) => return Err(io_fail(e)),
+        }
+    }
+    Ok(())
+}
+
+fn write_full(sock: &mut UnixStream, mut buf: &[u8], deadline: Instant) -> Result<(), Fail> {
+    while !buf.is_empty() {
+        sock.set_write_timeout(Some(remaining(deadline)?))
+            .map_err(io_fail)?;
+        match sock.write(buf) {
+            Ok(0) => return Err(Fail::Closed),
+            Ok(n) => buf = &buf[n..],
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                remaining(deadline)?;
+            }
+            Err(e) => return Err(io_fail(e)),
+        }
+    }
+    Ok(())
+}
+
+impl Io {
+    /// Reads one frame body into `self.buf`.
+    fn read_frame(&mut self, deadline: Instant) -> Result<(), Fail> {
+        let sock = self.sock.as_mut().ok_or(Fail::Closed)?;
+        let mut h = [0u8; 4];
+        read_full(sock, &mut h, deadline)?;
+        let len = protocol::decode_header(h)?;
+        self.buf.clear();
+        self.buf.resize(len, 0);
+        read_full(sock, &mut self.buf, deadline)
+    }
+
+    fn send(&mut self, parts: &[&[u8]], deadline: Instant) -> Result<(), Fail> {
+        let sock = self.sock.as_mut().ok_or(Fail::Closed)?;
+        for p in parts {
+            write_full(sock, p, deadline)?;
+        }
+        Ok(())
+    }
+
+    /// Answers a worker's device read.
+    fn serve_read(
+        &mut self,
+        slot: u32,
+        offset: u64,
+        len: u32,
+        deadline: Instant,
+    ) -> Result<(), Fail> {
+        let len = len as usize;
+        let result = match self.slots.get(&slot) {
+            None => Err(AbiError::invalid(format!("no device {slot}"))),
+            Some(dev) => check_range(offset, len as u64, dev.size()).and_then(|()| {
+                self.scratch.clear();
+                self.scratch.resize(len, 0);
+                dev.read_exact_at(offset, &mut self.scratch)
+            }),
+        };
+        match result {
+            Ok(()) => {
+                let h = protocol::header_for(K_SOURCE_DATA, len)?;
+                let data = std::mem::take(&mut self.scratch);
+                let r = self.send(&[&h, &data], deadline);
+                self.scratch = data;
+                r
+            }
+            Err(e) => {
+                let f = protocol::encode_error(protocol::Frame::new(K_SOURCE_ERR), &e).finish()?;
+                self.send(&[&f], deadline)
+            }
+        }
+    }
+
+    /// Sends `frame` and reads messages, serving device reads, until the
+    /// reply arrives (left in `self.buf`).
+    fn exchange(&mut self, frame: &[u8], deadline: Instant) -> Result<(), Fail> {
+        self.send(&[frame], deadline)?;
+        loop {
+            self.read_frame(deadline)?;
+            match protocol::decode_worker_msg(&self.buf)? {
+                WorkerMsg::SourceRead { slot, offset, len } => {
+                    self.serve_read(slot, offset, len, deadline)?
+                }
+                WorkerMsg::Ready { .. } => {
+                    return Err(Fail::Protocol("unexpected READY".into()));
+                }
+                WorkerMsg::Ok(_) | WorkerMsg::Err(_) => return Ok(()),
+            }
+        }
+    }
+
+    /// Kills and reaps the worker; returns (and remembers) the message.
+    fn fail(&mut self, who: &str, why: Fail, timeout: Duration) -> String {
+        self.sock = None;
+        let what = match why {
+            Fail::Timeout => format!("timed out after {}", human(timeout)),
+            Fail::Protocol(m) => format!("broke the sandbox protocol ({m})"),
+            Fail::Closed | Fail::Io(_) => {
+                // It probably died by itself: give it a moment to be reaped
+                // so the message says how.
+                let mut status = None;
+                if let Some(c) = self.child.as_mut() {
+                    let until = Instant::now() + Duration::from_millis(500);
+                    while Instant::now() < until {
+                        match c.try_wait() {
+                            Ok(Some(st)) => {
+                                status = Some(st);
+                                break;
+                            }
+                            Ok(None) => std::thread::sleep(Duration::from_millis(2)),
+                            Err(_) => break,
+                        }
+                    }
+                }
+                match (status, why) {
+                    (Some(st), _) => describe_exit(st),
+                    (None, Fail::Io(e)) => format!("failed: {e}"),
+                    (None, _) => "closed its channel".to_owned(),
+                }
+            }
+        };
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        self.slots.clear();
+        let msg = format!("plugin {who} {what}");
+        self.failed = Some(msg.clone());
+        msg
+    }
+}
+
+impl Worker {
+    /// Starts a worker loading `plugins` and waits for it to say it is ready.
+    pub(crate) fn spawn(exe: &Path, plugins: &[Arc<Plugin>], cfg: &Config) -> AbiResult<Worker> {
+        let who = plugins
+            .iter()
+            .map(|p| p.name())
+            .collect::<Vec<_>>()
+            .join(",");
+        let (host, theirs) =
+            UnixStream::pair().map_err(|e| AbiError::Io(format!("sandbox: socketpair: {e}")))?;
+        let mut cmd = Command::new(exe);
+        cmd.arg("--memory")
+            .arg(cfg.memory_limit.to_string())
+            .arg("--cpu")
+            .arg(cfg.cpu_limit.to_string());
+        if cfg.debug {
+            cmd.arg("--debug");
+        }
+        for p in plugins {
+            cmd.arg("--plugin").arg(p.path());
+        }
+        cmd.stdin(Stdio::from(OwnedFd::from(theirs)))
+            .stdout(Stdio::null())
+            .stderr(if cfg.debug {
+                Stdio::inherit()
+            } else {
+                Stdio::null()
+            })
+            .env_clear()
+            .current_dir("/");
+        let child = cmd
+            .spawn()
+            .map_err(|e| AbiError::Io(format!("sandbox: cannot start {}: {e}", exe.display())));
+        // Close our copy of the worker's end now, so its death reads as EOF.
+        drop(cmd);
+        let child = child?;
+        let mut io = Io {
+            child: Some(child),
+            sock: Some(host),
+            failed: None,
+            slots: HashMap::new(),
+            next_slot: 0,
+            buf: Vec::new(),
+            scratch: Vec::new(),
+        };
+        let deadline = Instant::now() + cfg.timeout;
+        let ready =
+            io.read_frame(deadline)
+                .and_then(|()| match protocol::decode_worker_msg(&io.buf)? {
+                    WorkerMsg::Ready { plugins, notes } => Ok((plugins, notes)),
+                    _ => Err(Fail::Protocol("expected READY".into())),
+                });
+        let (names, notes) = match ready {
+            Ok(r) => r,
+            Err(f) => {
+                let who = format!("worker for {who}");
+                return Err(AbiError::Io(io.fail(&who, f, cfg.timeout)));
+            }
+        };
+        if names.len() != plugins.len() {
+            let f = Fail::Protocol(format!(
+                "{} plugins loaded, {} asked",
+                names.len(),
+                plugins.len()
+            ));
+            return Err(AbiError::Io(io.fail(&who, f, cfg.timeout)));
+        }
+        if cfg.debug && !notes.is_empty() {
+            for line in notes.lines() {
+                eprintln!("fsimage sandbox: not applied: {line}");
+            }
+        }
+        for (p, n) in plugins.iter().zip(&names) {
+            if n.as_deref() != Some(p.name()) && cfg.debug {
+                eprintln!(
+                    "fsimage sandbox: worker could not load plugin {} ({})",
+                    p.name(),
+                    p.path().display()
+                );
+            }
+        }
+        Ok(Worker {
+            io: Mutex::new(io),
+            timeout: cfg.timeout,
+        })
+    }
+
+    /// Whether the worker has failed (is dead).
+    pub(crate) fn has_failed(&self) -> bool {
+        self.io
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .failed
+            .is_some()
+    }
+
+    /// One request: sends it, serves device reads until the reply, decodes
+    /// the reply and hands it to `f`. Any failure of the worker kills it.
+    pub(crate) fn call<T>(
+        &self,
+        who: &str,
+        req: &Request<'_>,
+        f: impl FnOnce(Reply<'_>) -> AbiResult<T>,
+    ) -> AbiResult<T> {
+        let mut io = self.io.lock().unwrap_or_else(|p| p.into_inner());
+        self.call_locked(&mut io, who, req, f)
+    }
+
+    fn call_locked<T>(
+        &self,
+        io: &mut Io,
+        who: &str,
+        req: &Request<'_>,
+        f: impl FnOnce(Reply<'_>) -> AbiResult<T>,
+    ) -> AbiResult<T> {
+        if let Some(m) = &io.failed {
+            return Err(AbiError::Io(m.clone()));
+        }
+        let frame = protocol::encode_request(req)
+            .map_err(|e| AbiError::limit(format!("sandbox request: {e}")))?;
+        let deadline = Instant::now() + self.timeout;
+        if let Err(fail) = io.exchange(&frame, deadline) {
+            return Err(AbiError::Io(io.fail(who, fail, self.timeout)));
+        }
+        let body = std::mem::take(&mut io.buf);
+        let r = match protocol::decode_reply(req, &body) {
+            Ok(Ok(reply)) => f(reply),
+            Ok(Err(e)) => Err(e),
+            Err(p) => Err(AbiError::Io(io.fail(who, p.into(), self.timeout))),
+        };
+        io.buf = body;
+        r
+    }
+
+    fn add_slots(io: &mut Io, devices: &[Arc<dyn ReadAt>]) -> Vec<DevSpec> {
+        devices
+            .iter()
+            .map(|d| {
+                let slot = io.next_slot;
+                io.next_slot = io.next_slot.wrapping_add(1);
+                io.slots.insert(slot, d.clone());
+                DevSpec {
+                    slot,
+                    size: d.size(),
+                }
+            })
+            .collect()
+    }
+
+    fn drop_slots(io: &mut Io, slots: &[u32]) {
+        for s in slots {
+            io.slots.remove(s);
+        }
+    }
+
+    /// PROBE: the plugin's confidence that `devices` hold its filesystem.
+    pub(crate) fn probe(
+        &self,
+        who: &str,
+        plugin: u16,
+        devices: &[Arc<dyn ReadAt>],
+    ) -> AbiResult<u32> {
+        if devices.len() > protocol::MAX_DEVICES {
+            return Err(AbiError::limit("too many devices"));
+        }
+        let mut io = self.io.lock().unwrap_or_else(|p| p.into_inner());
+        let devs = Self::add_slots(&mut io, devices);
+        let slots: Vec<u32> = devs.iter().map(|d| d.slot).collect();
+        let req = Request::Probe {
+            plugin,
+            devices: devs,
+        };
+        let r = self.call_locked(&mut io, who, &req, |r| match r {
+            Reply::Confidence(c) => Ok(c),
+            _ => Err(AbiError::Io("sandbox: unexpected reply to probe".into())),
+        });
+        Self::drop_slots(&mut io, &slots);
+        r
+    }
+
+    /// MOUNT: the mount handle and the device slots it keeps reading.
+    pub(crate) fn mount(
+        &self,
+        who: &str,
+        plugin: u16,
+        devices: &[Arc<dyn ReadAt>],
+        options: &[u8],
+    ) -> AbiResult<(u32, Vec<u32>)> {
+        if devices.len() > protocol::MAX_DEVICES {
+            return Err(AbiError::limit("too many devices"));
+        }
+        let mut io = self.io.lock().unwrap_or_else(|p| p.into_inner());
+        let devs = Self::add_slots(&mut io, devices);
+        let slots: Vec<u32> = devs.iter().map(|d| d.slot).collect();
+        let req = Request::Mount {
+            plugin,
+            devices: devs,
+            options,
+        };
+        let r = self.call_locked(&mut io, who, &req, |r| match r {
+            Reply::Handle(h) => Ok(h),
+            _ => Err(AbiError::Io("sandbox: unexpected reply to mount".into())),
+        });
+        match r {
+            Ok(h) => Ok((h, slots)),
+            Err(e) => {
+                Self::drop_slots(&mut io, &slots);
+                Err(e)
+            }
+        }
+    }
+
+    /// UNMOUNT, best effort, and forgets the mount's devices.
+    pub(crate) fn unmount(&self, who: &str, handle: u32, slots: &[u32]) {
+        let mut io = self.io.lock().unwrap_or_else(|p| p.into_inner());
+        if io.failed.is_none() {
+            let _ = self.call_locked(&mut io, who, &Request::Unmount(handle), |_| Ok(()));
+        }
+        Self::drop_slots(&mut io, slots);
+    }
+}

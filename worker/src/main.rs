@@ -1,0 +1,113 @@
+//! `fsimage-worker`: runs fsimage filesystem plugins in a locked-down process.
+//!
+//! Started by the fsimage core (see `fsimage::sandbox`), never by hand:
+//!
+//! ```text
+//! fsimage-worker [--debug] [--memory BYTES] [--cpu SECONDS] --plugin PATH...
+//! ```
+//!
+//! Standard input is one end of a `SOCK_STREAM` socket pair to the host; the
+//! worker speaks `fsimage::sandbox::protocol` on it. It holds no image
+//! descriptor: every byte a plugin reads is asked of the host. It closes
+//! every other inherited descriptor, loads the plugins, locks itself down
+//! (see [`lockdown`]), reports READY with what could not be applied, and
+//! serves requests until the host closes the socket.
+
+mod lockdown;
+mod serve;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Command-line settings.
+#[derive(Debug)]
+pub struct Args {
+    /// Print diagnostics to standard error.
+    pub debug: bool,
+    /// RLIMIT_AS in bytes.
+    pub memory: u64,
+    /// RLIMIT_CPU in seconds.
+    pub cpu: u64,
+    /// Plugin files, in the host's order.
+    pub plugins: Vec<PathBuf>,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut a = Args {
+        debug: false,
+        memory: 1 << 30,
+        cpu: 120,
+        plugins: Vec::new(),
+    };
+    let mut it = std::env::args_os().skip(1);
+    while let Some(arg) = it.next() {
+        let mut value = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value"));
+        match arg.to_str() {
+            Some("--debug") => a.debug = true,
+            Some("--memory") => {
+                a.memory = value("--memory")?
+                    .to_str()
+                    .and_then(|s| s.parse().ok())
+                    .ok_or("--memory: not a number")?
+            }
+            Some("--cpu") => {
+                a.cpu = value("--cpu")?
+                    .to_str()
+                    .and_then(|s| s.parse().ok())
+                    .ok_or("--cpu: not a number")?
+            }
+            Some("--plugin") => a.plugins.push(PathBuf::from(value("--plugin")?)),
+            _ => return Err(format!("unknown argument {}", arg.to_string_lossy())),
+        }
+    }
+    Ok(a)
+}
+
+fn main() -> ExitCode {
+    // Die with the host, whatever happens to it.
+    lockdown::die_with_parent();
+    // Nothing inherited but the socket (0) and stdout/stderr (1, 2).
+    lockdown::close_inherited_fds();
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("fsimage-worker: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if !args.debug {
+        // A plugin panic is caught by the SDK and reported as an error; keep
+        // the default hook from writing to stderr (and from reading the
+        // environment for RUST_BACKTRACE after lock-down).
+        std::panic::set_hook(Box::new(|_| {}));
+    }
+    // Plugins first: loading them opens files, which lock-down forbids.
+    let plugins: Vec<_> = args
+        .plugins
+        .iter()
+        .map(|p| match fsimage::plugin::Plugin::load(p) {
+            Ok(pl) => Some(std::sync::Arc::new(pl)),
+            Err(e) => {
+                if args.debug {
+                    eprintln!("fsimage-worker: {}: {e}", p.display());
+                }
+                None
+            }
+        })
+        .collect();
+    let notes = lockdown::lock_down(&args);
+    if args.debug {
+        for n in &notes {
+            eprintln!("fsimage-worker: not applied: {n}");
+        }
+    }
+    match serve::serve(plugins, &notes) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if args.debug {
+                eprintln!("fsimage-worker: {e}");
+            }
+            ExitCode::from(3)
+        }
+    }
+}

@@ -1,0 +1,299 @@
+//! The worker's request loop: decode a request, call the plugin, reply.
+//! Plugins read their devices through [`RemoteDevice`], which asks the host.
+
+use fsimage::plugin::{InProcessMount, Mount, Plugin, probe_in_process};
+use fsimage::sandbox::protocol::{
+    self, DevSpec, Frame, K_ERR, K_OK, K_READY, K_SOURCE_DATA, K_SOURCE_ERR, K_SOURCE_READ,
+    MAX_SOURCE_READ, Request,
+};
+use fsimage_abi::io::check_range;
+use fsimage_abi::{Error, ReadAt, Result};
+use std::collections::HashMap;
+use std::os::fd::BorrowedFd;
+use std::sync::{Arc, Mutex};
+
+/// Mounts one worker keeps at once.
+const MAX_MOUNTS: usize = 16;
+
+/// The socket to the host is standard input (descriptor 0).
+fn sock() -> BorrowedFd<'static> {
+    // SAFETY: descriptor 0 is the socket the host gave us; nothing in the
+    // worker closes it, so it stays open for the life of the process.
+    unsafe { BorrowedFd::borrow_raw(0) }
+}
+
+/// One request/reply exchange at a time on the socket.
+static CHAN: Mutex<()> = Mutex::new(());
+
+fn read_full(buf: &mut [u8]) -> std::io::Result<()> {
+    let mut done = 0;
+    while done < buf.len() {
+        match rustix::io::read(sock(), &mut buf[done..]) {
+            Ok(0) => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+            Ok(n) => done += n,
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+fn write_full(mut buf: &[u8]) -> std::io::Result<()> {
+    while !buf.is_empty() {
+        match rustix::io::write(sock(), buf) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => buf = &buf[n..],
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+/// Reads one frame: its body length, then the body.
+fn read_frame() -> std::io::Result<Vec<u8>> {
+    let mut h = [0u8; 4];
+    read_full(&mut h)?;
+    let len = protocol::decode_header(h).map_err(std::io::Error::other)?;
+    let mut body = vec![0u8; len];
+    read_full(&mut body)?;
+    Ok(body)
+}
+
+/// A device the plugin reads: every read is a SOURCE_READ to the host.
+struct RemoteDevice {
+    spec: DevSpec,
+}
+
+/// The host broke the protocol while answering a device read: nothing
+/// sensible can follow, so the worker leaves.
+fn host_broke(why: impl std::fmt::Display) -> ! {
+    let _ = why;
+    std::process::exit(4)
+}
+
+impl RemoteDevice {
+    fn read_chunk(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        let _chan = CHAN.lock().unwrap_or_else(|p| p.into_inner());
+        let req = Frame::new(K_SOURCE_READ)
+            .u32(self.spec.slot)
+            .u64(offset)
+            .u32(buf.len() as u32)
+            .finish()
+            .map_err(|e| Error::Io(e.0))?;
+        if write_full(&req).is_err() {
+            host_broke("socket closed");
+        }
+        let mut h = [0u8; 5];
+        if read_full(&mut h).is_err() {
+            host_broke("socket closed");
+        }
+        let len = match protocol::decode_header([h[0], h[1], h[2], h[3]]) {
+            Ok(l) => l - 1,
+            Err(e) => host_broke(e),
+        };
+        match h[4] {
+            K_SOURCE_DATA if len == buf.len() => {
+                if read_full(buf).is_err() {
+                    host_broke("socket closed");
+                }
+                Ok(())
+            }
+            K_SOURCE_ERR => {
+                let mut body = vec![0u8; len];
+                if read_full(&mut body).is_err() {
+                    host_broke("socket closed");
+                }
+                match protocol::decode_error(&body) {
+                    Ok(e) => Err(e),
+                    Err(e) => host_broke(e),
+                }
+            }
+            k => host_broke(format!(
+                "kind {k:#x} of {len} bytes answering a device read"
+            )),
+        }
+    }
+}
+
+impl ReadAt for RemoteDevice {
+    fn size(&self) -> u64 {
+        self.spec.size
+    }
+
+    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        check_range(offset, buf.len() as u64, self.spec.size)?;
+        let mut off = offset;
+        for chunk in buf.chunks_mut(MAX_SOURCE_READ as usize) {
+            self.read_chunk(off, chunk)?;
+            off += chunk.len() as u64;
+        }
+        Ok(())
+    }
+}
+
+fn devices(specs: &[DevSpec]) -> Vec<Arc<dyn ReadAt>> {
+    specs
+        .iter()
+        .map(|&spec| Arc::new(RemoteDevice { spec }) as Arc<dyn ReadAt>)
+        .collect()
+}
+
+struct State {
+    plugins: Vec<Option<Arc<Plugin>>>,
+    mounts: HashMap<u32, InProcessMount>,
+    next: u32,
+}
+
+impl State {
+    fn plugin(&self, i: u16) -> Result<Arc<Plugin>> {
+        self.plugins
+            .get(i as usize)
+            .cloned()
+            .flatten()
+            .ok_or_else(|| Error::invalid(format!("plugin {i} is not loaded in the worker")))
+    }
+
+    fn mount(&self, h: u32) -> Result<&InProcessMount> {
+        self.mounts
+            .get(&h)
+            .ok_or_else(|| Error::invalid(format!("no mount {h}")))
+    }
+
+    /// Handles one request; the reply frame's parts.
+    fn handle(&mut self, req: Request<'_>) -> Result<Vec<Vec<u8>>> {
+        let ok = Frame::new(K_OK);
+        let f = match req {
+            Request::Probe { plugin, devices: d } => {
+                let p = self.plugin(plugin)?;
+                ok.u32(probe_in_process(&p, &devices(&d))?.min(100))
+            }
+            Request::Mount {
+                plugin,
+                devices: d,
+                options,
+            } => {
+                let p = self.plugin(plugin)?;
+                if self.mounts.len() >= MAX_MOUNTS {
+                    return Err(Error::limit(format!("mounts per worker ({MAX_MOUNTS})")));
+                }
+                let m = InProcessMount::mount(p, &devices(&d), options)?;
+                let h = self.next;
+                self.next = self.next.wrapping_add(1);
+                self.mounts.insert(h, m);
+                ok.u32(h)
+            }
+            Request::Unmount(h) => {
+                self.mounts.remove(&h);
+                ok
+            }
+            Request::Root(h) => ok.u64(self.mount(h)?.root()?),
+            Request::Lookup { handle, dir, name } => ok.u64(self.mount(handle)?.lookup(dir, name)?),
+            Request::Stat(h, id) => protocol::encode_stat(ok, &self.mount(h)?.stat(id)?),
+            Request::Read {
+                handle,
+                id,
+                offset,
+                len,
+            } => {
+                let m = self.mount(handle)?;
+                let mut buf = vec![0u8; len as usize];
+                let n = m.read(id, offset, &mut buf)?.min(buf.len());
+                buf.truncate(n);
+                let h = protocol::header_for(K_OK, n).map_err(|e| Error::Io(e.0))?;
+                return Ok(vec![h.to_vec(), buf]);
+            }
+            Request::ReadDir {
+                handle,
+                dir,
+                cookie,
+            } => {
+                let mut entries = Vec::new();
+                let next = self.mount(handle)?.read_dir(dir, cookie, &mut entries)?;
+                let mut f = ok.u64(next);
+                for e in &entries {
+                    let Ok(n) = u16::try_from(e.name.len()) else {
+                        return Err(Error::corrupt("directory entry name longer than 64 KiB"));
+                    };
+                    f = f.u64(e.id).u8(e.kind as u8).u8(0).u16(n).bytes(&e.name);
+                }
+                f
+            }
+            Request::ReadLink(h, id) => ok.bytes(&self.mount(h)?.read_link(id)?),
+            Request::Extents {
+                handle,
+                id,
+                from,
+                max,
+            } => {
+                let e = self.mount(handle)?.extents(id, from, max as usize)?;
+                let n = e.len().min(max as usize);
+                protocol::encode_extents(ok, &e[..n])
+            }
+            Request::Bootstring(h) => match self.mount(h)?.bootstring()? {
+                Some(s) => ok.u8(1).bytes(&s),
+                None => ok.u8(0),
+            },
+            Request::Label(h) => match self.mount(h)?.label()? {
+                Some(s) => ok.u8(1).bytes(&s),
+                None => ok.u8(0),
+            },
+        };
+        Ok(vec![f.finish().map_err(|e| Error::limit(e.0))?])
+    }
+}
+
+fn send(parts: &[Vec<u8>]) -> std::io::Result<()> {
+    let _chan = CHAN.lock().unwrap_or_else(|p| p.into_inner());
+    for p in parts {
+        write_full(p)?;
+    }
+    Ok(())
+}
+
+fn error_frame(e: &Error) -> Vec<u8> {
+    // An error frame is at most a few KiB: it always fits.
+    protocol::encode_error(Frame::new(K_ERR), e)
+        .finish()
+        .unwrap_or_default()
+}
+
+/// Says READY, then serves requests until the host closes the socket.
+pub fn serve(plugins: Vec<Option<Arc<Plugin>>>, notes: &[String]) -> std::io::Result<()> {
+    let mut ready = Frame::new(K_READY).u16(plugins.len() as u16);
+    for p in &plugins {
+        let name = p.as_ref().map(|p| p.name()).unwrap_or("");
+        let name = &name.as_bytes()[..name.len().min(255)];
+        ready = ready.u8(name.len() as u8).bytes(name);
+    }
+    let mut text = notes.join("\n");
+    let mut cut = protocol::MAX_MESSAGE.min(text.len());
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    text.truncate(cut);
+    let ready = ready.bytes(text.as_bytes());
+    send(&[ready.finish().map_err(std::io::Error::other)?])?;
+
+    let mut state = State {
+        plugins,
+        mounts: HashMap::new(),
+        next: 1,
+    };
+    loop {
+        let body = {
+            let _chan = CHAN.lock().unwrap_or_else(|p| p.into_inner());
+            match read_frame() {
+                Ok(b) => b,
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
+                Err(e) => return Err(e),
+            }
+        };
+        let req = protocol::decode_request(&body).map_err(std::io::Error::other)?;
+        let reply = match state.handle(req) {
+            Ok(parts) => parts,
+            Err(e) => vec![error_frame(&e)],
+        };
+        send(&reply)?;
+    }
+}
