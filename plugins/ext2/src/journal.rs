@@ -2,6 +2,7 @@
 //! committed transactions become an overlay of filesystem blocks that later
 //! reads see; nothing is ever written back.
 
+use crate::csum;
 use crate::inode::Inode;
 use crate::map;
 use crate::superblock::COMPAT_HAS_JOURNAL;
@@ -58,6 +59,11 @@ const INCOMPAT_CSUM_V2: u32 = 0x8;
 const INCOMPAT_CSUM_V3: u32 = 0x10;
 const INCOMPAT_FAST_COMMIT: u32 = 0x20;
 
+/// Offset of `s_checksum` in the journal superblock.
+const JSB_CHECKSUM: usize = 0xFC;
+/// Offset of `h_chksum[0]` in a commit block.
+const COMMIT_CHECKSUM: usize = 16;
+
 const FLAG_ESCAPE: u32 = 1;
 const FLAG_SAME_UUID: u32 = 2;
 const FLAG_LAST_TAG: u32 = 8;
@@ -81,6 +87,20 @@ impl Overlay {
 fn be32(b: &[u8], off: usize) -> u32 {
     b.get(off..off + 4)
         .map_or(0, |s| u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
+}
+
+/// Checks the jbd2 v2/v3 checksum of a descriptor, revoke or commit block.
+fn block_csum_ok(b: &[u8], kind: u32, seed: u32) -> bool {
+    let at = match kind {
+        DESCRIPTOR_BLOCK | REVOKE_BLOCK => b.len() - 4,
+        COMMIT_BLOCK => COMMIT_CHECKSUM,
+        _ => return true,
+    };
+    let stored = be32(b, at);
+    let c = csum::chksum(seed, &b[..at]);
+    let c = csum::chksum(c, &[0; 4]);
+    let c = csum::chksum(c, &b[at + 4..]);
+    c == stored
 }
 
 /// Reads the replayed contents of filesystem block `blk` into `out`.
@@ -128,8 +148,11 @@ impl Log<'_> {
     }
 }
 
-/// Scans the journal and builds the overlay of committed transactions.
-pub fn replay(vol: &Volume) -> Result<Overlay> {
+/// Scans the journal and builds the overlay of committed transactions. With
+/// `verify`, jbd2 checksums (v2/v3) are checked as the kernel's recovery
+/// does: a bad descriptor, revoke or commit block ends the log there, a data
+/// block whose tag checksum fails is not replayed.
+pub fn replay(vol: &Volume, verify: bool) -> Result<Overlay> {
     if !vol.geo.has_compat(COMPAT_HAS_JOURNAL) {
         return Ok(Overlay::default());
     }
@@ -161,6 +184,22 @@ pub fn replay(vol: &Volume) -> Result<Overlay> {
     }
     if jsb.s_start.get() == 0 {
         return Ok(Overlay::default());
+    }
+    let csum2 = bt == SUPERBLOCK_V2 && jsb.s_feature_incompat.get() & INCOMPAT_CSUM_V2 != 0;
+    let csum3 = bt == SUPERBLOCK_V2 && jsb.s_feature_incompat.get() & INCOMPAT_CSUM_V3 != 0;
+    // jbd2 checksums: crc32c seeded with the CRC of the journal UUID.
+    let seed = (verify && (csum2 || csum3)).then(|| csum::chksum(!0, &jsb.s_uuid));
+    if seed.is_some() {
+        // The superblock's own checksum is seeded with ~0, not the UUID.
+        let mut sb = raw[..1024.min(raw.len())].to_vec();
+        let stored = be32(&sb, JSB_CHECKSUM);
+        sb[JSB_CHECKSUM..JSB_CHECKSUM + 4].fill(0);
+        let c = csum::chksum(!0, &sb);
+        if c != stored {
+            return Err(Error::corrupt(format!(
+                "journal: superblock checksum {c:#010x} != stored {stored:#010x}"
+            )));
+        }
     }
     let incompat = if bt == SUPERBLOCK_V2 {
         jsb.s_feature_incompat.get()
@@ -195,8 +234,6 @@ pub fn replay(vol: &Volume) -> Result<Overlay> {
             "journal: log area {first}..{last} invalid for a {isize_blocks}-block journal"
         )));
     }
-    let csum3 = incompat & INCOMPAT_CSUM_V3 != 0;
-    let csum2 = incompat & INCOMPAT_CSUM_V2 != 0;
     let wide = incompat & INCOMPAT_64BIT != 0;
     let tag_bytes: usize = if csum3 {
         16
@@ -230,7 +267,14 @@ pub fn replay(vol: &Volume) -> Result<Overlay> {
         if be32(&b, 0) != JBD2_MAGIC || be32(&b, 8) != seq {
             break;
         }
-        match be32(&b, 4) {
+        let kind = be32(&b, 4);
+        if let Some(seed) = seed {
+            if !block_csum_ok(&b, kind, seed) {
+                // The kernel stops recovery at a block that fails its checksum.
+                break;
+            }
+        }
+        match kind {
             DESCRIPTOR_BLOCK => {
                 let mut off = 12usize;
                 let end = b.len() - tail;
@@ -241,11 +285,12 @@ pub fn replay(vol: &Volume) -> Result<Overlay> {
                     }
                     let t = &b[off..off + tag_bytes];
                     let lo = u64::from(be32(t, 0));
-                    let (flags, hi) = if csum3 {
-                        (be32(t, 4), u64::from(be32(t, 8)))
+                    let (flags, hi, tag_csum) = if csum3 {
+                        (be32(t, 4), u64::from(be32(t, 8)), be32(t, 12))
                     } else {
                         let f = u32::from(u16::from_be_bytes([t[6], t[7]]));
-                        (f, if wide { u64::from(be32(t, 8)) } else { 0 })
+                        let c = u32::from(u16::from_be_bytes([t[4], t[5]]));
+                        (f, if wide { u64::from(be32(t, 8)) } else { 0 }, c)
                     };
                     let blk = lo | if wide { hi << 32 } else { 0 };
                     off += tag_bytes;
@@ -255,7 +300,25 @@ pub fn replay(vol: &Volume) -> Result<Overlay> {
                     if budget == 0 {
                         break;
                     }
-                    pending.push((blk, log.phys(data)?, flags & FLAG_ESCAPE != 0));
+                    let phys = log.phys(data)?;
+                    let good = match seed {
+                        Some(seed) => {
+                            let d = log.block(data)?;
+                            let mut c = csum::chksum(seed, &seq.to_be_bytes());
+                            c = csum::chksum(c, &d);
+                            if csum3 {
+                                c == tag_csum
+                            } else {
+                                c & 0xFFFF == tag_csum
+                            }
+                        }
+                        None => true,
+                    };
+                    // A data block failing its checksum is skipped, as the
+                    // kernel does.
+                    if good {
+                        pending.push((blk, phys, flags & FLAG_ESCAPE != 0));
+                    }
                     data = log.next(data);
                     budget -= 1;
                     if flags & FLAG_LAST_TAG != 0 {

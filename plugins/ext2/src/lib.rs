@@ -185,7 +185,7 @@ impl Filesystem for Ext2Fs {
         };
         let mut vol = Volume::open(dev, opts.verify)?;
         if opts.replay {
-            let overlay = journal::replay(&vol)?;
+            let overlay = journal::replay(&vol, opts.verify)?;
             if !overlay.is_empty() {
                 vol.overlay = overlay;
                 vol.clear_cache();
