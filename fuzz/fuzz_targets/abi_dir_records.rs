@@ -13,7 +13,10 @@ fuzz_target!(|data: &[u8]| {
     let mut buf = vec![0u8; data.len()];
     let mut sink = sdk::BufferDirSink::new(&mut buf);
     for (i, e) in entries.iter().enumerate() {
-        assert!(sink.push(i as u64, e.id, e.kind, &e.name), "re-encoding overflows");
+        assert!(
+            sink.push(i as u64, e.id, e.kind, &e.name),
+            "re-encoding overflows"
+        );
     }
     let used = sink.used();
     assert_eq!(used, data.len(), "re-encoded length differs");

@@ -93,7 +93,10 @@ pub fn check_extents<F: Filesystem>(
     fs.extents(id, from, &mut Checked { out: &mut v, max })?;
     let mut pos = from;
     for e in &v {
-        assert_eq!(e.file_offset, pos, "inode {id}: extent map gap or overlap: {v:?}");
+        assert_eq!(
+            e.file_offset, pos,
+            "inode {id}: extent map gap or overlap: {v:?}"
+        );
         assert!(e.length > 0, "inode {id}: empty extent {e:?}");
         pos = e
             .file_offset
@@ -112,7 +115,10 @@ pub fn check_extents<F: Filesystem>(
         }
     }
     if v.len() < max && from < size {
-        assert_eq!(pos, size, "inode {id}: extent map from {from} stops short: {v:?}");
+        assert_eq!(
+            pos, size,
+            "inode {id}: extent map from {from} stops short: {v:?}"
+        );
     }
     Ok(v.len())
 }
@@ -127,11 +133,10 @@ fn checked_read<F: Filesystem>(
     buf: &mut [u8],
 ) -> fsimage_abi::Result<usize> {
     let n = fs.read(id, offset, buf)?;
-    let expect = size
-        .saturating_sub(offset)
-        .min(buf.len() as u64);
+    let expect = size.saturating_sub(offset).min(buf.len() as u64);
     assert_eq!(
-        n as u64, expect,
+        n as u64,
+        expect,
         "inode {id}: read of {} at {offset} (size {size}) returned {n}",
         buf.len()
     );
@@ -167,8 +172,14 @@ pub fn walk<F: Filesystem>(fs: &F, device_sizes: &[u64], b: &Budget) -> Outcome 
             if visited > b.max_entries {
                 return o;
             }
+            // The ABI's record decoder refuses empty names and names with
+            // '/' or NUL: a plugin listing one breaks the whole listing.
             assert!(
-                !e.name.is_empty() && e.name != b"." && e.name != b"..",
+                !e.name.is_empty()
+                    && e.name != b"."
+                    && e.name != b".."
+                    && !e.name.contains(&b'/')
+                    && !e.name.contains(&0),
                 "dir {dir}: listed bad name {:?}",
                 e.name
             );
