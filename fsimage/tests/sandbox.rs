@@ -1,0 +1,329 @@
+//! The sandbox contains a hostile plugin: every misdeed of the test plugin
+//! `fsimage-testplugin-hostile` (built by `cargo build --workspace`) ends in
+//! a clear error, the host stays healthy (the image opens again, no worker
+//! process or descriptor is left behind), and the forbidden action did not
+//! happen — checked by its effect (no marker file, no connection, the test
+//! process itself not signalled), not only by the error.
+//!
+//! Tests in this file run one at a time (they count this process's children
+//! and descriptors).
+
+use fsimage::plugin::Registry;
+use fsimage::{ErrorKind, Filesystem, OpenOptions, ReadAt};
+use fsimage_testkit::image;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// target/debug, where `cargo build --workspace` left the cdylibs and the worker.
+fn build_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let deps = exe.parent().unwrap();
+    deps.parent().unwrap().to_path_buf()
+}
+
+fn hostile_registry() -> Arc<Registry> {
+    let so = build_dir().join(format!(
+        "libfsimage_testplugin_hostile.{}",
+        if cfg!(target_os = "macos") {
+            "dylib"
+        } else {
+            "so"
+        }
+    ));
+    let mut reg = Registry::default();
+    reg.load_file(&so)
+        .unwrap_or_else(|| panic!("{}: {:?}", so.display(), reg.failures()));
+    Arc::new(reg)
+}
+
+fn img() -> PathBuf {
+    image("ext/ext2-1k")
+}
+
+/// A fresh directory for markers.
+fn marker_dir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("fsimage-sandbox-{}-{tag}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn options(reg: &Arc<Registry>, opts: &str) -> OpenOptions {
+    let mut o = OpenOptions::new();
+    o.registry(reg.clone())
+        .fs("hostile")
+        .options(opts)
+        .sandbox_timeout(Duration::from_millis(1500))
+        .sandbox_memory_limit(512 << 20);
+    o
+}
+
+fn open(reg: &Arc<Registry>, opts: &str) -> Filesystem {
+    options(reg, opts).open(img()).unwrap()
+}
+
+/// This process's children (workers), from /proc.
+fn children() -> Vec<u32> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir("/proc/self/task") {
+        for t in rd.flatten() {
+            if let Ok(s) = std::fs::read_to_string(t.path().join("children")) {
+                out.extend(s.split_whitespace().filter_map(|p| p.parse::<u32>().ok()));
+            }
+        }
+    }
+    out
+}
+
+fn fd_count() -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .map(|r| r.count())
+        .unwrap_or(0)
+}
+
+/// The host is healthy: no worker left (not even a zombie), no descriptor
+/// leaked, and the image opens and reads again.
+fn assert_healthy(reg: &Arc<Registry>, fds_before: usize) {
+    assert_eq!(
+        children(),
+        Vec::<u32>::new(),
+        "worker processes left behind"
+    );
+    assert_eq!(fd_count(), fds_before, "descriptors leaked");
+    let fs = open(reg, "");
+    assert_eq!(
+        fs.read("/hello").unwrap(),
+        b"hello from the hostile plugin\n"
+    );
+    drop(fs);
+    assert_eq!(children(), Vec::<u32>::new());
+}
+
+/// Triggers `cmd` by looking it up; returns the error text after checking
+/// that later calls on the same filesystem fail with the same message.
+fn trigger(reg: &Arc<Registry>, opts: &str, cmd: &str) -> String {
+    let fs = open(reg, opts);
+    assert_eq!(
+        fs.read("/hello").unwrap(),
+        b"hello from the hostile plugin\n"
+    );
+    let err = fs.read(format!("/{cmd}")).expect_err(cmd);
+    assert_eq!(err.kind(), ErrorKind::Io, "{cmd}: {err}");
+    let msg = err.to_string();
+    assert!(msg.contains("plugin hostile "), "{cmd}: {msg}");
+    // Every later call fails cleanly, the same way.
+    let again = fs.read("/hello").expect_err("dead worker").to_string();
+    let tail = msg.split("plugin hostile ").nth(1).unwrap();
+    assert!(again.contains(tail), "{again} vs {msg}");
+    assert!(fs.read_dir("/").is_err());
+    msg
+}
+
+fn check_forbidden(cmd: &str, marker: &str) {
+    let _g = serial();
+    let reg = hostile_registry();
+    let fds = fd_count();
+    let dir = marker_dir(cmd);
+    let msg = trigger(&reg, &format!("dir={}", dir.display()), cmd);
+    assert!(
+        msg.contains("forbidden system call (SIGSYS)"),
+        "{cmd}: {msg}"
+    );
+    if !marker.is_empty() {
+        // Give a (hypothetical) escaped child time to act.
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(!dir.join(marker).exists(), "{cmd}: {marker} was written");
+    }
+    assert_healthy(&reg, fds);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_normal_mount_works_and_plain_data_bypasses_the_worker() {
+    let _g = serial();
+    let reg = hostile_registry();
+    let fds = fd_count();
+    let fs = open(&reg, "");
+    assert_eq!(fs.fs_type(), "hostile");
+    let names: Vec<Vec<u8>> = fs
+        .read_dir("/")
+        .unwrap()
+        .map(|e| e.unwrap().name().to_vec())
+        .collect();
+    assert!(names.contains(&b"hello".to_vec()) && names.contains(&b"segv".to_vec()));
+    // /data is a plain extent: the host reads the image itself.
+    let file = fsimage::FileImage::open(img()).unwrap();
+    let mut want = vec![0u8; 4096];
+    file.read_exact_at(0, &mut want).unwrap();
+    drop(file);
+    assert_eq!(fs.read("/data").unwrap(), want);
+    // An extent past the device is refused before anything is read, and
+    // the worker stays usable.
+    let err = fs.read("/badextent").unwrap_err().to_string();
+    assert!(err.contains("outside the device"), "{err}");
+    assert_eq!(
+        fs.read("/hello").unwrap(),
+        b"hello from the hostile plugin\n"
+    );
+    drop(fs);
+    assert_healthy(&reg, fds);
+}
+
+#[test]
+fn reading_etc_passwd_is_forbidden() {
+    check_forbidden("passwd", "");
+}
+
+#[test]
+fn creating_a_file_is_forbidden() {
+    check_forbidden("write", "write-marker");
+}
+
+#[test]
+fn executing_a_shell_is_forbidden() {
+    check_forbidden("exec", "exec-marker");
+}
+
+#[test]
+fn forking_is_forbidden() {
+    check_forbidden("fork", "fork-marker");
+}
+
+#[test]
+fn signalling_the_parent_is_forbidden() {
+    // Had SIGTERM reached us, this test process would have died.
+    check_forbidden("killparent", "");
+}
+
+#[test]
+fn sockets_are_forbidden() {
+    let _g = serial();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let reg = hostile_registry();
+    let fds = fd_count();
+    let msg = trigger(&reg, &format!("port={port}"), "socket");
+    assert!(msg.contains("SIGSYS"), "{msg}");
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(
+        matches!(listener.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "the worker connected"
+    );
+    drop(listener);
+    assert_healthy(&reg, fds - 1);
+}
+
+#[test]
+fn an_endless_loop_times_out() {
+    let _g = serial();
+    let reg = hostile_registry();
+    let fds = fd_count();
+    let t = Instant::now();
+    let msg = trigger(&reg, "", "loop");
+    assert!(msg.contains("timed out after 1500 ms"), "{msg}");
+    assert!(t.elapsed() < Duration::from_secs(10));
+    assert_healthy(&reg, fds);
+}
+
+#[test]
+fn unbounded_allocation_hits_the_memory_limit() {
+    let _g = serial();
+    let reg = hostile_registry();
+    let fds = fd_count();
+    let msg = trigger(&reg, "", "alloc");
+    assert!(msg.contains("crashed (SIGABRT)"), "{msg}");
+    assert_healthy(&reg, fds);
+}
+
+#[test]
+fn a_segfault_is_reported() {
+    let _g = serial();
+    let reg = hostile_registry();
+    let fds = fd_count();
+    let msg = trigger(&reg, "", "segv");
+    assert!(msg.contains("plugin hostile crashed (SIGSEGV)"), "{msg}");
+    assert_healthy(&reg, fds);
+}
+
+#[test]
+fn an_abort_is_reported() {
+    let _g = serial();
+    let reg = hostile_registry();
+    let fds = fd_count();
+    let msg = trigger(&reg, "", "abort");
+    assert!(msg.contains("plugin hostile crashed (SIGABRT)"), "{msg}");
+    assert_healthy(&reg, fds);
+}
+
+#[test]
+fn garbage_on_the_channel_is_a_protocol_violation() {
+    let _g = serial();
+    let reg = hostile_registry();
+    let fds = fd_count();
+    let msg = trigger(&reg, "", "garbage");
+    assert!(msg.contains("broke the sandbox protocol"), "{msg}");
+    assert_healthy(&reg, fds);
+}
+
+#[test]
+fn a_4_gib_length_is_refused_before_allocating() {
+    let _g = serial();
+    let reg = hostile_registry();
+    let fds = fd_count();
+    let msg = trigger(&reg, "", "biglen");
+    assert!(
+        msg.contains("broke the sandbox protocol (frame of 4294967295 bytes"),
+        "{msg}"
+    );
+    assert_healthy(&reg, fds);
+}
+
+#[test]
+fn a_crash_while_mounting_fails_the_open() {
+    let _g = serial();
+    let reg = hostile_registry();
+    let fds = fd_count();
+    let err = options(&reg, "on_mount=segv").open(img()).unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("plugin hostile crashed (SIGSEGV)"), "{msg}");
+    assert_healthy(&reg, fds);
+}
+
+#[test]
+fn without_the_sandbox_the_misdeeds_do_happen() {
+    // The same plugin in-process really writes its marker and reads
+    // /etc/passwd: the tests above can fail.
+    let _g = serial();
+    let reg = hostile_registry();
+    let dir = marker_dir("inproc");
+    let fs = options(&reg, &format!("dir={}", dir.display()))
+        .sandbox(false)
+        .open(img())
+        .unwrap();
+    assert!(fs.read("/write").is_ok());
+    assert!(dir.join("write-marker").exists());
+    let passwd = fs.read("/passwd").unwrap();
+    assert_eq!(passwd, std::fs::read("/etc/passwd").unwrap());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_missing_worker_is_an_error_not_a_fallback() {
+    let _g = serial();
+    let reg = hostile_registry();
+    let err = options(&reg, "")
+        .worker_path(Path::new("/nonexistent/fsimage-worker"))
+        .open(img())
+        .unwrap_err();
+    assert!(matches!(err, fsimage::Error::Sandbox { .. }), "{err:?}");
+    assert!(err.to_string().contains("not found"), "{err}");
+}
