@@ -172,8 +172,6 @@ const INCOMPAT_SUPPORTED: u32 = INCOMPAT_FILETYPE
 const INCOMPAT_NAMES: &[(u32, &str)] = &[
     (INCOMPAT_COMPRESSION, "compression"),
     (INCOMPAT_JOURNAL_DEV, "journal_dev"),
-    (0x20, "incompat bit 0x20"),
-    (0x800, "incompat bit 0x800"),
     (INCOMPAT_DIRDATA, "dirdata"),
     (INCOMPAT_ENCRYPT, "encrypt"),
 ];

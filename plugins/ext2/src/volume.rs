@@ -189,11 +189,16 @@ impl Volume {
 
     /// Checks that `[start, start+len)` lies inside the filesystem.
     pub fn check_data_blocks(&self, start: u64, len: u64, ino: u32) -> Result<()> {
+        // A filesystem claiming more blocks than its device holds (a
+        // truncated image) has only the device's blocks to give.
+        let limit = self
+            .geo
+            .blocks_count
+            .min(self.dev.size() / self.block_size());
         match start.checked_add(len) {
-            Some(end) if start > 0 && end <= self.geo.blocks_count => Ok(()),
+            Some(end) if start > 0 && end <= limit => Ok(()),
             _ => Err(Error::corrupt(format!(
-                "inode {ino}: blocks {start}+{len} outside the filesystem ({} blocks)",
-                self.geo.blocks_count
+                "inode {ino}: blocks {start}+{len} outside the filesystem ({limit} blocks)"
             ))),
         }
     }

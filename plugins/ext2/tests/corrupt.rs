@@ -461,3 +461,24 @@ fn journal_checksums_decide_what_is_replayed() {
     assert!(m.starts_with("journal: superblock checksum"), "{m}");
     assert!(mount_bytes(&img, "").is_ok());
 }
+
+#[test]
+fn truncated_images_map_nothing_past_the_device() {
+    let good = image("ext/ext4");
+    let fs = mount_bytes(&good, "").unwrap();
+    let id = fsimage_abi::sdk::lookup_path(&fs, b"/boot/vmlinuz-5").unwrap();
+    let mut ex = Extents(Vec::new());
+    fs.extents(id, 0, &mut ex).unwrap();
+    let data_end =
+        ex.0.iter()
+            .map(|e| e.device_offset + e.length)
+            .max()
+            .unwrap() as usize;
+    // Cut the image inside the file's data: its map is now an error, not
+    // extents pointing past the end.
+    let cut = &good[..data_end - 8192];
+    let fs = mount_bytes(cut, "").unwrap();
+    let m = corrupt_msg(fs.extents(id, 0, &mut Extents(Vec::new())));
+    assert!(m.contains("outside the filesystem"), "{m}");
+    assert!(fs.read(id, 0, &mut vec![0u8; 400_000]).is_err());
+}
