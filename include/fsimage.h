@@ -71,6 +71,18 @@
 #define FSI_KIND_SOCKET 7
 
 /**
+ * `fsi_partition_t.flags`: marked active (MBR) or legacy-BIOS bootable
+ * (GPT).
+ */
+#define FSI_PART_BOOTABLE 1
+
+/**
+ * `fsi_partition_t.flags`: the entry lies outside its container (or is
+ * otherwise unusable); `invalid_reason` says why.
+ */
+#define FSI_PART_INVALID 2
+
+/**
  * An open filesystem image (opaque).
  */
 typedef struct fsi fsi;
@@ -86,6 +98,11 @@ typedef struct fsi_dir fsi_dir;
  * `fsi_close_fsimage`.
  */
 typedef struct fsi_file fsi_file;
+
+/**
+ * A partition table (opaque), from `fsi_list_partitions`.
+ */
+typedef struct fsi_partitions fsi_partitions;
 
 /**
  * An open filesystem image.
@@ -135,14 +152,25 @@ typedef struct fsi_open_options_t {
    */
   const char *plugin_dir;
   /**
-   * Deadline in milliseconds for each call into the sandboxed plugin
-   * (0: the default).
+   * The sandbox worker executable, or NULL to search for it (beside the
+   * plugins, `$FSIMAGE_WORKER`, ...).
+   */
+  const char *worker_path;
+  /**
+   * Address-space limit of the sandbox worker in bytes (0: the default,
+   * 1 GiB).
+   */
+  uint64_t memory_limit;
+  /**
+   * Deadline in milliseconds for each call into the sandboxed plugin (0:
+   * the default, 5 s).
    */
   uint32_t timeout_ms;
   /**
-   * Deadline in milliseconds for probing and mounting (0: the default).
+   * CPU time limit of the sandbox worker in seconds (0: the default,
+   * 120 s).
    */
-  uint32_t mount_timeout_ms;
+  uint32_t cpu_limit_s;
 } fsi_open_options_t;
 
 /**
@@ -252,6 +280,68 @@ typedef struct fsi_dirent_t {
    */
   size_t name_len;
 } fsi_dirent_t;
+
+/**
+ * A partition table.
+ */
+typedef struct fsi_partitions fsi_partitions_t;
+
+/**
+ * One partition or slice, owned by its `fsi_partitions_t`. Read only the
+ * fields that `struct_size` covers.
+ */
+typedef struct fsi_partition_t {
+  /**
+   * Bytes of this struct the library filled in.
+   */
+  uint32_t struct_size;
+  /**
+   * `FSI_PART_*` bits.
+   */
+  uint32_t flags;
+  /**
+   * First byte, from the start of the image.
+   */
+  uint64_t start;
+  /**
+   * Length in bytes.
+   */
+  uint64_t size;
+  /**
+   * GPT attribute bits (0 for other schemes).
+   */
+  uint64_t attributes;
+  /**
+   * Id to open it by (`fsi_open_options_t.partition`): `"1"`, `"5"`,
+   * `"1s0"` (slice 0 of a VTOC in fdisk partition 1), `"0"` (whole disk).
+   */
+  const char *id;
+  /**
+   * The structure it came from: `"disk"`, `"mbr"`, `"ebr"`, `"gpt"`,
+   * `"vtoc"`, `"sun"`.
+   */
+  const char *scheme;
+  /**
+   * The type as the table spells it: `"0x83"`, a GUID, a VTOC tag name.
+   */
+  const char *type_code;
+  /**
+   * A human description of the type (`"Linux"`, `"EFI System"`).
+   */
+  const char *type_name;
+  /**
+   * GPT partition name, or NULL.
+   */
+  const char *name;
+  /**
+   * For a VTOC slice, the id of the fdisk partition holding it, or NULL.
+   */
+  const char *parent;
+  /**
+   * Why the entry is unusable (with `FSI_PART_INVALID`), or NULL.
+   */
+  const char *invalid_reason;
+} fsi_partition_t;
 
 #ifdef __cplusplus
 extern "C" {
@@ -470,6 +560,50 @@ int fsi_readdir(fsi_dir_t *dir, const struct fsi_dirent_t **entry);
  * by other threads.
  */
 int fsi_closedir(fsi_dir_t *dir);
+
+/**
+ * Reads the partition table of the image file `path` (MBR with logical
+ * partitions, GPT, Solaris VTOC, Sun label; an image without a table has
+ * one entry, id `"0"`, the whole disk). NULL with errno (ENOENT, EIO for an
+ * unreadable table) on failure. Free it with `fsi_partitions_free`.
+ *
+ * # Safety
+ * `path` is a NUL-terminated string.
+ */
+fsi_partitions_t *fsi_list_partitions(const char *path);
+
+/**
+ * The kind of table: `"none"`, `"mbr"`, `"gpt"` or `"sun"`.
+ *
+ * # Safety
+ * `parts` is NULL or a live table.
+ */
+const char *fsi_partitions_table(const fsi_partitions_t *parts);
+
+/**
+ * Number of entries (0 for NULL).
+ *
+ * # Safety
+ * `parts` is NULL or a live table.
+ */
+size_t fsi_partitions_count(const fsi_partitions_t *parts);
+
+/**
+ * Entry `index` (in table order), or NULL with errno EINVAL past the end.
+ * Valid until `fsi_partitions_free`.
+ *
+ * # Safety
+ * `parts` is NULL or a live table.
+ */
+const struct fsi_partition_t *fsi_partitions_get(const fsi_partitions_t *parts, size_t index);
+
+/**
+ * Frees a table (NULL is ignored).
+ *
+ * # Safety
+ * `parts` is NULL or a table not freed before, unused after this call.
+ */
+void fsi_partitions_free(fsi_partitions_t *parts);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -2,7 +2,12 @@
  * fsils: list a directory of a filesystem image with the extended calls
  * (fsi_open_image, fsi_opendir/fsi_readdir, fsi_lstat, fsi_readlink).
  *
- *   fsils [-o OFFSET | -p PARTITION] [-t FS] [-P PLUGIN_DIR] [-R] IMAGE [PATH]
+ *   fsils [-o OFFSET | -p PARTITION] [-t FS] [-P PLUGIN_DIR] [-S] [-R] IMAGE [PATH]
+ *   fsils -L IMAGE
+ *
+ * -S runs the plugin in this process (no sandbox worker); -L lists the
+ * partition table instead (fsi_list_partitions):
+ *   ID SCHEME START SIZE TYPE FLAGS
  *
  * One line per entry, tab-separated like the fixture manifests:
  *   TYPE PATH SIZE TARGET-or-- MODE(octal)
@@ -87,16 +92,44 @@ static void list(fsi_t *fs, const char *dirpath)
 	fsi_closedir(d);
 }
 
+static int partitions(const char *img)
+{
+	fsi_partitions_t *parts = fsi_list_partitions(img);
+	size_t i, n;
+
+	if (parts == NULL) {
+		fprintf(stderr, "fsils: %s: %s (%s)\n", img, strerror(errno),
+		    fsi_last_error());
+		return 1;
+	}
+	n = fsi_partitions_count(parts);
+	printf("table\t%s\n", fsi_partitions_table(parts));
+	for (i = 0; i < n; i++) {
+		const fsi_partition_t *p = fsi_partitions_get(parts, i);
+		printf("%s\t%s\t%llu\t%llu\t%s\t%s%s\n", p->id, p->scheme,
+		    (unsigned long long)p->start, (unsigned long long)p->size,
+		    p->type_code, (p->flags & FSI_PART_BOOTABLE) ? "boot " : "",
+		    (p->flags & FSI_PART_INVALID) ? p->invalid_reason : "");
+	}
+	if (fsi_partitions_get(parts, n) != NULL || errno != EINVAL) {
+		fprintf(stderr, "fsils: entry past the end\n");
+		fsi_partitions_free(parts);
+		return 1;
+	}
+	fsi_partitions_free(parts);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	fsi_open_options_t o;
 	const char *path = "/";
 	fsi_t *fs;
-	int c;
+	int c, list_parts = 0;
 
 	memset(&o, 0, sizeof(o));
 	o.struct_size = sizeof(o);
-	while ((c = getopt(argc, argv, "o:p:t:P:R")) != -1) {
+	while ((c = getopt(argc, argv, "o:p:t:P:SRL")) != -1) {
 		switch (c) {
 		case 'o':
 			o.flags |= FSI_OPEN_OFFSET;
@@ -111,8 +144,14 @@ int main(int argc, char **argv)
 		case 'P':
 			o.plugin_dir = optarg;
 			break;
+		case 'S':
+			o.flags |= FSI_OPEN_NO_SANDBOX;
+			break;
 		case 'R':
 			recursive = 1;
+			break;
+		case 'L':
+			list_parts = 1;
 			break;
 		default:
 			goto usage;
@@ -121,6 +160,8 @@ int main(int argc, char **argv)
 	if (argc - optind < 1 || argc - optind > 2)
 		goto usage;
 	image = argv[optind];
+	if (list_parts)
+		return partitions(image);
 	if (argc - optind == 2)
 		path = argv[optind + 1];
 
@@ -137,6 +178,7 @@ int main(int argc, char **argv)
 	return failed;
 usage:
 	fprintf(stderr, "usage: fsils [-o OFFSET | -p PARTITION] [-t FS] "
-	    "[-P PLUGIN_DIR] [-R] IMAGE [PATH]\n");
+	    "[-P PLUGIN_DIR] [-S] [-R] IMAGE [PATH]\n"
+	    "       fsils -L IMAGE\n");
 	return 2;
 }

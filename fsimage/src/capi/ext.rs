@@ -17,6 +17,7 @@ use std::ffi::{CString, c_char, c_int};
 use std::path::Path;
 use std::ptr;
 use std::sync::Mutex;
+use std::time::Duration;
 
 /// `fsi_open_options_t.flags`: mount the filesystem at `offset` (otherwise
 /// `partition`, or the root filesystem as pygrub would choose it).
@@ -64,11 +65,18 @@ pub struct fsi_open_options_t {
     pub options: *const c_char,
     /// Directory searched for plugins before the default places, or NULL.
     pub plugin_dir: *const c_char,
-    /// Deadline in milliseconds for each call into the sandboxed plugin
-    /// (0: the default).
+    /// The sandbox worker executable, or NULL to search for it (beside the
+    /// plugins, `$FSIMAGE_WORKER`, ...).
+    pub worker_path: *const c_char,
+    /// Address-space limit of the sandbox worker in bytes (0: the default,
+    /// 1 GiB).
+    pub memory_limit: u64,
+    /// Deadline in milliseconds for each call into the sandboxed plugin (0:
+    /// the default, 5 s).
     pub timeout_ms: u32,
-    /// Deadline in milliseconds for probing and mounting (0: the default).
-    pub mount_timeout_ms: u32,
+    /// CPU time limit of the sandbox worker in seconds (0: the default,
+    /// 120 s).
+    pub cpu_limit_s: u32,
 }
 
 /// What `fsi_stat`/`fsi_lstat` say of an object. Set `struct_size` to
@@ -253,23 +261,46 @@ pub unsafe extern "C" fn fsi_open_image(
             if opt.flags & FSI_OPEN_OFFSET != 0 {
                 o.offset(opt.offset);
             }
-            // SAFETY (all four): the caller passes NULL or C strings.
-            if let Some(p) = unsafe { c_opt_bytes(opt.partition) } {
+            // SAFETY: the caller passes NULL or C strings in these fields.
+            let (partition, fs_name, options, plugin_dir, worker) = unsafe {
+                (
+                    c_opt_bytes(opt.partition),
+                    c_opt_bytes(opt.fs_name),
+                    c_opt_bytes(opt.options),
+                    c_opt_bytes(opt.plugin_dir),
+                    c_opt_bytes(opt.worker_path),
+                )
+            };
+            if let Some(p) = partition {
                 o.partition(utf8(p, "partition")?);
             }
-            if let Some(f) = unsafe { c_opt_bytes(opt.fs_name) } {
+            if let Some(f) = fs_name {
                 o.fs(utf8(f, "fs_name")?);
             }
-            if let Some(s) = unsafe { c_opt_bytes(opt.options) } {
+            if let Some(s) = options {
                 o.options(s);
             }
-            if let Some(d) = unsafe { c_opt_bytes(opt.plugin_dir) } {
+            if let Some(d) = plugin_dir {
                 use std::os::unix::ffi::OsStrExt;
                 let dir = Path::new(std::ffi::OsStr::from_bytes(d));
                 registry = Some(std::sync::Arc::new(discover(Some(dir))));
             }
-            // Sandbox and deadlines: applied once the core offers them.
-            let _ = (opt.timeout_ms, opt.mount_timeout_ms);
+            if opt.flags & FSI_OPEN_NO_SANDBOX != 0 {
+                o.sandbox(false);
+            }
+            if let Some(w) = worker {
+                use std::os::unix::ffi::OsStrExt;
+                o.worker_path(Path::new(std::ffi::OsStr::from_bytes(w)));
+            }
+            if opt.memory_limit != 0 {
+                o.sandbox_memory_limit(opt.memory_limit);
+            }
+            if opt.timeout_ms != 0 {
+                o.sandbox_timeout(Duration::from_millis(u64::from(opt.timeout_ms)));
+            }
+            if opt.cpu_limit_s != 0 {
+                o.sandbox_cpu_limit(u64::from(opt.cpu_limit_s));
+            }
         }
         o.registry(registry.unwrap_or_else(shared_registry));
         let fs = o.open(path)?;

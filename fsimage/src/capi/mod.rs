@@ -18,9 +18,11 @@
 
 mod classic;
 mod ext;
+mod parts;
 
 pub use classic::*;
 pub use ext::*;
+pub use parts::*;
 
 use crate::error::ErrorKind;
 use crate::plugin::{Registry, loader};
