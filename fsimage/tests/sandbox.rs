@@ -327,3 +327,125 @@ fn a_missing_worker_is_an_error_not_a_fallback() {
     assert!(matches!(err, fsimage::Error::Sandbox { .. }), "{err:?}");
     assert!(err.to_string().contains("not found"), "{err}");
 }
+
+/// What a walk of a whole filesystem sees: one line per object.
+fn walk(fs: &Filesystem) -> Vec<String> {
+    const CONTENT_LIMIT: u64 = 32 << 20;
+    let mut out = vec![format!(
+        "type={} label={:?} boot={:?}",
+        fs.fs_type(),
+        fs.label().ok().flatten(),
+        fs.bootstring().ok().flatten()
+    )];
+    let mut todo: Vec<Vec<u8>> = vec![b"/".to_vec()];
+    while let Some(dir) = todo.pop() {
+        let entries = match fs.read_dir(&dir) {
+            Ok(rd) => rd
+                .map(|e| e.map(|e| e.name().to_vec()))
+                .collect::<Result<Vec<_>, _>>(),
+            Err(e) => Err(e),
+        };
+        let mut names = match entries {
+            Ok(n) => n,
+            Err(e) => {
+                out.push(format!("{}: {e}", String::from_utf8_lossy(&dir)));
+                continue;
+            }
+        };
+        names.sort();
+        for name in names {
+            let mut path = dir.clone();
+            if !path.ends_with(b"/") {
+                path.push(b'/');
+            }
+            path.extend_from_slice(&name);
+            let p = String::from_utf8_lossy(&path).into_owned();
+            let line = match fs.symlink_metadata(&path) {
+                Err(e) => format!("{p}: {e}"),
+                Ok(m) if m.is_dir() => {
+                    todo.push(path.clone());
+                    format!("{p} dir {:o}", m.permissions())
+                }
+                Ok(m) if m.is_symlink() => {
+                    format!(
+                        "{p} -> {:?}",
+                        fs.read_link(&path).map_err(|e| e.to_string())
+                    )
+                }
+                Ok(m) if m.is_file() && m.len() <= CONTENT_LIMIT => {
+                    let data = fs.read(&path).map_err(|e| e.to_string());
+                    let h = data.map(|d| fsimage_testkit::sha256_hex(&d));
+                    format!("{p} file {:o} {} {h:?}", m.permissions(), m.len())
+                }
+                Ok(m) => {
+                    // Big (often sparse) files: the last MiB.
+                    let tail = fs.open(&path).and_then(|f| {
+                        let off = m.len().saturating_sub(1 << 20);
+                        let mut b = vec![0u8; (m.len() - off) as usize];
+                        f.read_at(off, &mut b).map(|_| b)
+                    });
+                    let h = tail
+                        .map(|d| fsimage_testkit::sha256_hex(&d))
+                        .map_err(|e| e.to_string());
+                    format!(
+                        "{p} {:?} {:o} {} tail {h:?}",
+                        m.kind(),
+                        m.permissions(),
+                        m.len()
+                    )
+                }
+            };
+            out.push(line);
+        }
+    }
+    out
+}
+
+/// Every fixture image (repository set) by its testkit name.
+fn fixture_names() -> Vec<String> {
+    let mut names = Vec::new();
+    for group in ["ext", "disk"] {
+        let dir = fsimage_testkit::fixtures_dir().join(group);
+        for e in std::fs::read_dir(&dir).unwrap().flatten() {
+            let f = e.file_name().to_string_lossy().into_owned();
+            if let Some(stem) = f.strip_suffix(".img.zst") {
+                names.push(format!("{group}/{stem}"));
+            }
+        }
+    }
+    names.sort();
+    names
+}
+
+#[test]
+fn every_real_plugin_reads_every_fixture_the_same_sandboxed() {
+    let _g = serial();
+    // The real plugins, as the default search finds them.
+    let reg = Arc::new(Registry::discover(None));
+    assert!(reg.get("ext2").is_some(), "ext2 plugin not built");
+    let mut compared = 0;
+    for name in fixture_names() {
+        let path = image(&name);
+        let open = |sandbox: bool| {
+            OpenOptions::new()
+                .registry(reg.clone())
+                .sandbox(sandbox)
+                .open(&path)
+        };
+        match (open(false), open(true)) {
+            (Ok(a), Ok(b)) => {
+                assert_eq!(a.fs_type(), b.fs_type(), "{name}");
+                assert_eq!(walk(&a), walk(&b), "{name}: sandboxed walk differs");
+                compared += 1;
+            }
+            (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{name}"),
+            (a, b) => panic!(
+                "{name}: in-process {:?} vs sandboxed {:?}",
+                a.err(),
+                b.err()
+            ),
+        }
+    }
+    assert!(compared >= 10, "only {compared} fixtures mounted");
+    assert_eq!(children(), Vec::<u32>::new());
+}
