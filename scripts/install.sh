@@ -4,7 +4,8 @@
 #   scripts/install.sh [--prefix DIR] [--libdir DIR] [--no-build]
 #
 # Default prefix /usr/local, libdir PREFIX/lib; DESTDIR is honoured (staged
-# installs). Lays out:
+# installs). --no-build installs what the last release build made (its
+# compiled-in plugin and worker paths are those of that build). Lays out:
 #   LIBDIR/libfsimage.so.1.0.0, the SONAME link libfsimage.so.1.0, the link
 #     names libfsimage.so and libxenfsimage.so, libfsimage.a (and
 #     libxenfsimage.a)
@@ -46,8 +47,11 @@ target=${CARGO_TARGET_DIR:-$root/target}
 rel=$target/release
 
 if [ "$build" = 1 ]; then
-	# FSIMAGE_LIBDIR: where the loader looks for installed plugins.
-	(cd "$root" && FSIMAGE_LIBDIR="$libdir" cargo build --release --workspace)
+	# Compiled-in install paths: the loader looks for plugins in
+	# FSIMAGE_LIBDIR/fsimage, the sandbox for the worker in
+	# FSIMAGE_LIBEXECDIR/fsimage (both LIBDIR/fsimage here).
+	(cd "$root" && FSIMAGE_LIBDIR="$libdir" FSIMAGE_LIBEXECDIR="$libdir" \
+		cargo build --release --workspace)
 fi
 [ -f "$rel/libfsimage.so" ] || { echo "$0: $rel/libfsimage.so not built" >&2; exit 1; }
 

@@ -598,3 +598,111 @@ fn under_valgrind() {
         .arg("/boot")
         .arg(&junk));
 }
+
+/// A program linked against a stand-in for Xen's libfsimage (same SONAME,
+/// same version node, built here from stubs) runs unchanged on ours.
+#[test]
+fn binary_built_against_xens_library_loads_ours() {
+    have_ext2_plugin();
+    let d = scratch("xen");
+    let xen = d.join("xenlib");
+    std::fs::create_dir_all(&xen).unwrap();
+    let stub = d.join("stub.c");
+    std::fs::write(
+        &stub,
+        "#include <fsimage.h>\n\
+         int fsi_init(void) { return -1; }\n\
+         fsi_t *fsi_open_fsimage(const char *p, uint64_t o, const char *s) { (void)p; (void)o; (void)s; return 0; }\n\
+         void fsi_close_fsimage(fsi_t *f) { (void)f; }\n\
+         int fsi_file_exists(fsi_t *f, const char *p) { (void)f; (void)p; return 0; }\n\
+         fsi_file_t *fsi_open_file(fsi_t *f, const char *p) { (void)f; (void)p; return 0; }\n\
+         int fsi_close_file(fsi_file_t *f) { (void)f; return -1; }\n\
+         ssize_t fsi_read_file(fsi_file_t *f, void *b, size_t n) { (void)f; (void)b; (void)n; return -1; }\n\
+         ssize_t fsi_pread_file(fsi_file_t *f, void *b, size_t n, uint64_t o) { (void)f; (void)b; (void)n; (void)o; return -1; }\n\
+         char *fsi_bootstring_alloc(fsi_t *f, size_t n) { (void)f; (void)n; return 0; }\n\
+         void fsi_bootstring_free(fsi_t *f) { (void)f; }\n\
+         char *fsi_fs_bootstring(fsi_t *f) { (void)f; return 0; }\n\
+         const char *fsi_last_error(void) { return \"stub\"; }\n",
+    )
+    .unwrap();
+    let map = d.join("map");
+    std::fs::write(
+        &map,
+        "libfsimage.so.1.0 {\n global:\n  fsi_*;\n local:\n  *;\n};\n",
+    )
+    .unwrap();
+    let include = workspace_root().join("include");
+    ok(Command::new("cc")
+        .args(["-shared", "-fPIC", "-o"])
+        .arg(xen.join("libfsimage.so.1.0"))
+        .arg("-I")
+        .arg(&include)
+        .arg(&stub)
+        .arg("-Wl,-soname,libfsimage.so.1.0")
+        .arg(format!("-Wl,--version-script={}", map.display())));
+    std::os::unix::fs::symlink("libfsimage.so.1.0", xen.join("libfsimage.so")).unwrap();
+    let exe = d.join("pygrub_like");
+    ok(Command::new("cc")
+        .args(["-std=c99", "-D_POSIX_C_SOURCE=200809L", "-o"])
+        .arg(&exe)
+        .arg("-I")
+        .arg(&include)
+        .arg(workspace_root().join("examples/c/pygrub_like.c"))
+        .arg("-L")
+        .arg(&xen)
+        .arg("-lfsimage"));
+    // Linked against the stand-in: it needs libfsimage.so.1.0 and the node.
+    let dynamic = ok(Command::new("readelf").args(["-d", "-V"]).arg(&exe));
+    let text = String::from_utf8_lossy(&dynamic.stdout);
+    assert!(
+        text.contains("Shared library: [libfsimage.so.1.0]"),
+        "{text}"
+    );
+    assert!(text.contains("Name: libfsimage.so.1.0"), "{text}");
+    // Run on ours.
+    let img = image("ext/ext4");
+    let out_dir = d.join("out");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let (kernel, _) = boot_files("ext/ext4");
+    ok(cmd(&exe, false)
+        .env("LD_LIBRARY_PATH", link_dir())
+        .arg(&img)
+        .arg("0")
+        .arg(&out_dir)
+        .arg(&kernel));
+    let data = std::fs::read(out_dir.join("kernel")).unwrap();
+    assert_eq!(sha256_hex(&data), sha_of("ext/ext4", &kernel));
+}
+
+/// `libfsimage.a`: a statically linked program reads the fixture too
+/// (plugins from `$FSIMAGE_PLUGIN_DIR`, as its own directory has none).
+#[test]
+fn static_library_links_and_reads() {
+    have_ext2_plugin();
+    let a = target_dir().join("libfsimage.a");
+    assert!(a.exists(), "{} missing", a.display());
+    let d = scratch("static");
+    let exe = d.join("fsicat-static");
+    ok(Command::new("cc")
+        .args(["-std=c99", "-D_POSIX_C_SOURCE=200809L", "-o"])
+        .arg(&exe)
+        .arg("-I")
+        .arg(workspace_root().join("include"))
+        .arg(workspace_root().join("examples/c/fsicat.c"))
+        .arg(&a)
+        .args([
+            "-lgcc_s",
+            "-lutil",
+            "-lrt",
+            "-lpthread",
+            "-lm",
+            "-ldl",
+            "-lc",
+        ]));
+    let img = image("ext/ext4");
+    let out = ok(cmd(&exe, false)
+        .env("FSIMAGE_PLUGIN_DIR", target_dir())
+        .arg(&img)
+        .arg("/etc/hostname"));
+    assert_eq!(sha256_hex(&out.stdout), sha_of("ext/ext4", "/etc/hostname"));
+}
