@@ -256,6 +256,9 @@ def main():
             write("ext2_image", name + ".replay", sparse(len(img), blocks, flags=2))
         if name in ("ext2-1k", "ext4-symlinks"):
             write("ext2_image", name + ".raw", img[:64 << 10])
+        if name in ("ext4", "ext2-4k"):
+            # Truncated device (flag 8): the image ends after 3 MiB.
+            write("ext2_image", name + ".trunc", sparse(3 << 20, blocks, flags=8))
 
     # ABI directory records: the root listing of a fixture, as packed by
     # BufferDirSink (id u64 | kind u8 | pad u8 | name_len u16 | name).
@@ -270,6 +273,29 @@ def main():
             recs += struct.pack("<QBBH", 11 + i, kind, 0, len(name)) + name
     write("abi_dir_records", "ext4-root", recs[:4096])
     write("abi_dir_records", "one", struct.pack("<QBBH", 2, 2, 0, 4) + b"boot")
+
+    # Sandbox: op u8 | handle u32 | a u64 | b u64 | n u32 | reply body.
+    def req(op, h=1, a=2, b=0, n=64):
+        return struct.pack("<BIQQI", op, h, a, b, n)
+    ok, err = b"\x81", b"\x82"
+    sb = {
+        "probe": req(0) + ok + struct.pack("<I", 90),
+        "mount": req(1) + ok + struct.pack("<I", 1),
+        "root": req(3) + ok + struct.pack("<Q", 2),
+        "stat": req(5) + ok + bytes(range(84)),
+        "read": req(6, n=100) + ok + b"x" * 50,
+        "readdir": req(7, b=0) + ok + struct.pack("<Q", 77) + recs[:200],
+        "readlink": req(8) + ok + b"/boot/vmlinuz",
+        "extents": req(9, n=4) + ok + struct.pack("<QQQII", 0, 4096, 8192, 0, 0) * 2,
+        "label": req(11) + ok + b"\x01label",
+        "error": req(5) + err + struct.pack("<I", 6) + b"inode 12: bad",
+        "source-read": req(6) + b"\x90" + struct.pack("<IQI", 0, 4096, 512),
+        "ready": req(0) + b"\x80" + struct.pack("<HB", 1, 4) + b"ext2",
+        "request-read": req(0) + b"\x07" + struct.pack("<IQQI", 1, 12, 0, 4096),
+        "request-mount": req(0) + b"\x02" + struct.pack("<HHIQ", 0, 1, 0, 1 << 20) + b"csum=off",
+    }
+    for k, v in sb.items():
+        write("sandbox_reply", k, v)
 
 
 if __name__ == "__main__":

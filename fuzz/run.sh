@@ -22,6 +22,7 @@ case $t in
   root)            dict=root; max_len=65536 ;;
   ext2_image)      dict=ext2; max_len=262144 ;;
   abi_dir_records) dict=abi;  max_len=4096 ;;
+  sandbox_reply)   dict=sandbox; max_len=4096 ;;
   *) echo "unknown target $t" >&2; exit 2 ;;
 esac
 

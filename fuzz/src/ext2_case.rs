@@ -6,7 +6,8 @@
 //!
 //! Mount options: raw inputs use `csum=off` (mutations would otherwise stop
 //! at the first metadata checksum); sparse inputs choose with their flags:
-//! bit 1 `journal=replay`, bit 2 verify checksums.
+//! bit 1 `journal=replay`, bit 2 verify checksums; bit 3 keeps the device
+//! as long as the input says (a truncated image) instead of extending it.
 
 use super::sparse::{SparseImage, ext2_claimed_size};
 use super::walk::{Budget, Outcome, walk};
@@ -19,7 +20,9 @@ pub const MAX_DEVICE: u64 = 1 << 30;
 /// Runs one input; `None` when it does not mount.
 pub fn run(data: &[u8], budget: &Budget) -> Option<Outcome> {
     let mut img = SparseImage::from_input(data);
-    img.extend_to(ext2_claimed_size(&img).min(MAX_DEVICE));
+    if img.flags & 8 == 0 {
+        img.extend_to(ext2_claimed_size(&img).min(MAX_DEVICE));
+    }
     let size = img.size();
     let mut opts = Vec::new();
     if img.flags & 2 != 0 {

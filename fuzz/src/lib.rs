@@ -28,6 +28,7 @@
 pub mod disk_cases;
 pub mod ext2_case;
 pub mod fixups;
+pub mod sandbox_case;
 pub mod sparse;
 pub mod walk;
 
