@@ -26,11 +26,15 @@ pub struct Common {
     /// Say which partition and filesystem were chosen, and why.
     #[arg(short, long)]
     pub verbose: bool,
+    /// Parse the image inside this process instead of a locked-down worker.
+    /// UNSAFE for untrusted images: a parser bug then hits this process.
+    #[arg(long)]
+    pub no_sandbox: bool,
 }
 
 impl Common {
-    /// Opens the image as these options say.
-    pub fn open(&self, image: &std::path::Path) -> fsimage::Result<fsimage::Filesystem> {
+    /// The library options these say.
+    pub fn open_options(&self) -> fsimage::OpenOptions {
         let mut o = fsimage::OpenOptions::new();
         if let Some(off) = self.offset {
             o.offset(off);
@@ -47,7 +51,19 @@ impl Common {
         if let Some(d) = &self.plugin_dir {
             o.plugin_dir(d.clone());
         }
-        let fs = o.open(image)?;
+        if self.no_sandbox {
+            eprintln!(
+                "warning: --no-sandbox: filesystem parsing runs inside this process; \
+                 do not use it on images you do not trust"
+            );
+            o.sandbox(false);
+        }
+        o
+    }
+
+    /// Opens the image as these options say.
+    pub fn open(&self, image: &std::path::Path) -> fsimage::Result<fsimage::Filesystem> {
+        let fs = self.open_options().open(image)?;
         if self.verbose {
             eprintln!(
                 "{}: {} at byte {}{} ({})",

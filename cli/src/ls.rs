@@ -1,6 +1,7 @@
 //! fsimage-ls: list directories (or the partition table) of a disk image.
 
 mod common;
+mod partitions;
 
 use clap::Parser;
 use common::{Common, Failure, finish};
@@ -56,22 +57,7 @@ fn kind_word(k: FileKind) -> &'static str {
 
 /// JSON string literal for bytes (invalid UTF-8 replaced).
 fn json_str(b: &[u8]) -> String {
-    let s = String::from_utf8_lossy(b);
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    partitions::json_string(&String::from_utf8_lossy(b))
 }
 
 fn mode_string(m: &Metadata) -> String {
@@ -275,9 +261,39 @@ fn run_files(cli: &Cli) -> Result<(), Failure> {
     Ok(())
 }
 
+fn run_partitions(cli: &Cli) -> Result<(), Failure> {
+    let report = cli.common.open_options().partitions(&cli.image)?;
+    for w in &report.layout.warnings {
+        eprintln!("fsimage-ls: {}: warning: {w}", cli.image.display());
+    }
+    if cli.common.verbose {
+        match &report.root {
+            Some(r) => eprintln!(
+                "{}: root: partition {} ({})",
+                cli.image.display(),
+                r.id(),
+                r.rule
+            ),
+            None => eprintln!("{}: root: none recognised", cli.image.display()),
+        }
+    }
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let fs_of = |p: &fsimage::disk::Partition| report.fs_of(&p.id).map(str::to_owned);
+    partitions::print(
+        &mut out,
+        &report.layout,
+        &fs_of,
+        report.root.as_ref().map(|r| r.id()),
+        cli.json,
+    )?;
+    out.flush()?;
+    Ok(())
+}
+
 fn run(cli: &Cli) -> Result<(), Failure> {
     if cli.partitions {
-        return Err(Failure::Error("--partitions: not built yet".into()));
+        return run_partitions(cli);
     }
     run_files(cli)
 }

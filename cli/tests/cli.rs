@@ -171,3 +171,110 @@ fn ls_long_and_plain() {
     let out = ls().arg(&img).arg("/etc/hostname").output().unwrap();
     assert_eq!(String::from_utf8(out.stdout).unwrap(), "hostname\n");
 }
+
+#[test]
+fn partitions_json_matches_the_disk() {
+    let img = image("disk/dev-mbr-logical");
+    let out = ls()
+        .args(["--partitions", "--json"])
+        .arg(&img)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let rows: Vec<(String, String, u64, u64, String, String, String)> = text
+        .lines()
+        .map(|l| {
+            (
+                field(l, "id").unwrap().to_owned(),
+                field(l, "scheme").unwrap().to_owned(),
+                field(l, "start").unwrap().parse().unwrap(),
+                field(l, "size").unwrap().parse().unwrap(),
+                field(l, "type").unwrap().to_owned(),
+                field(l, "fs").unwrap().to_owned(),
+                field(l, "root").unwrap().to_owned(),
+            )
+        })
+        .collect();
+    // As sfdisk/mmls read dev-mbr-logical (see its .parts file).
+    let s = 512u64;
+    let want = [
+        ("1", "mbr", 2048 * s, 16384 * s, "0x83"),
+        ("2", "mbr", 18432 * s, 112640 * s, "0x05"),
+        ("5", "ebr", 20480 * s, 16384 * s, "0x82"),
+        ("6", "ebr", 38912 * s, 24576 * s, "0x83"),
+        ("7", "ebr", 65536 * s, 16384 * s, "0x83"),
+    ];
+    assert_eq!(rows.len(), want.len(), "{text}");
+    for (r, w) in rows.iter().zip(want) {
+        assert_eq!(
+            (r.0.as_str(), r.1.as_str(), r.2, r.3, r.4.as_str()),
+            w,
+            "{text}"
+        );
+    }
+    assert_eq!(rows.iter().filter(|r| r.6 == "true").count(), 1, "{text}");
+    assert_eq!(rows[0].6, "true");
+    assert_eq!(rows[0].5, "ext2");
+    assert_eq!(rows[2].5, "null", "swap holds no filesystem");
+}
+
+#[test]
+fn the_readme_sample_reads_through_root_choice() {
+    let img = fsimage_testkit::workspace_root().join("samples/sample-disk.img");
+    let out = cat()
+        .arg("-v")
+        .arg(&img)
+        .arg("/boot/vmlinuz-link")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        sha256_hex(&out.stdout),
+        "b77353f7cbe6f845f9b915502f0ce1f2f45fbc3c4d377a21fe6ba796ad26d295"
+    );
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("partition 1") && err.contains("rule 5"),
+        "{err}"
+    );
+}
+
+#[test]
+fn partition_ids_select_filesystems() {
+    let img = image("disk/dev-mbr-logical");
+    for id in ["1", "6", "7"] {
+        let out = cat()
+            .args(["--partition", id])
+            .arg(&img)
+            .arg("/etc/hostname")
+            .output()
+            .unwrap();
+        let got = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        let want = fsimage_testkit::manifest(&format!("disk/dev-mbr-logical.p{id}"))
+            .into_iter()
+            .find(|e| e.path == "/etc/hostname")
+            .unwrap();
+        assert_eq!(
+            Some(sha256_hex(&out.stdout)),
+            want.sha256,
+            "partition {id}: {got}"
+        );
+    }
+    let out = cat()
+        .args(["--partition", "9"])
+        .arg(&img)
+        .arg("/etc/hostname")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no partition"));
+}

@@ -24,4 +24,4 @@ pub use error::{Error, ErrorKind, Result};
 pub use fs::{DirEntry, File, Filesystem, Metadata, ReadDir};
 pub use fsimage_abi::{self as abi, FileKind, ReadAt, Timespec, io::Window};
 pub use image::FileImage;
-pub use open::OpenOptions;
+pub use open::{OpenOptions, PartitionReport};

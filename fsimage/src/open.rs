@@ -2,6 +2,7 @@
 //! mounting.
 
 use crate::choose::{self, Chosen};
+use crate::disk;
 use crate::error::{Error, Result};
 use crate::fs::{Filesystem, FsInner};
 use crate::image::FileImage;
@@ -152,6 +153,46 @@ impl OpenOptions {
         }))
     }
 
+    /// Reads `image`'s partition table and says which filesystem each
+    /// partition holds (as the plugins recognise it, sandboxed as these
+    /// options say) and which one the root choice picks.
+    pub fn partitions(&self, image: impl AsRef<Path>) -> Result<PartitionReport> {
+        let image = image.as_ref();
+        let reg = self.load_registry()?;
+        let file = open_image(image)?;
+        let disk_err = |source| Error::Disk {
+            image: image.to_path_buf(),
+            source,
+        };
+        let layout = disk::parse(&*file).map_err(disk_err)?;
+        let runner = Runner::new(&self.sandbox, &reg, image, self.fs.as_deref())?;
+        let mut fs: Vec<(String, Option<String>)> = Vec::new();
+        let mut probe = |p: &disk::Partition| -> Option<String> {
+            if let Some((_, f)) = fs.iter().find(|(id, _)| *id == p.id) {
+                return f.clone();
+            }
+            let found = if !p.is_valid() || p.ptype.is_extended() {
+                None
+            } else {
+                let w: Option<Arc<dyn ReadAt>> = if p.id == "0" {
+                    Some(file.clone())
+                } else {
+                    Window::new(file.clone(), p.start, p.size)
+                        .ok()
+                        .map(|w| Arc::new(w) as Arc<dyn ReadAt>)
+                };
+                w.and_then(|w| probe_best(&reg, &runner, self.fs.as_deref(), &w))
+            };
+            fs.push((p.id.clone(), found.clone()));
+            found
+        };
+        for p in &layout.partitions {
+            probe(p);
+        }
+        let root = disk::choose_root_by(&*file, &layout, &mut probe).ok();
+        Ok(PartitionReport { layout, fs, root })
+    }
+
     /// Probes (unless a filesystem was forced) and mounts with the first
     /// plugin that succeeds, in order of confidence.
     fn mount(
@@ -191,6 +232,28 @@ impl OpenOptions {
             offset,
             tried,
         })
+    }
+}
+
+/// A partition table with what each partition holds; see
+/// [`OpenOptions::partitions`].
+#[derive(Debug, Clone)]
+pub struct PartitionReport {
+    /// The table as read.
+    pub layout: disk::DiskLayout,
+    /// Filesystem name per partition id (only partitions that were probed).
+    pub fs: Vec<(String, Option<String>)>,
+    /// The root choice, if any partition holds a recognised filesystem.
+    pub root: Option<disk::RootChoice>,
+}
+
+impl PartitionReport {
+    /// The filesystem partition `id` holds, if recognised.
+    pub fn fs_of(&self, id: &str) -> Option<&str> {
+        self.fs
+            .iter()
+            .find(|(i, _)| i == id)
+            .and_then(|(_, f)| f.as_deref())
     }
 }
 
