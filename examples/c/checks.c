@@ -61,6 +61,31 @@ static void *reader(void *arg)
 	return NULL;
 }
 
+struct opener {
+	const char *image, *file, *want;
+	uint64_t off;
+	size_t len;
+	int ok;
+};
+
+/* Each thread opens the image itself and reads the whole file. */
+static void *opener(void *arg)
+{
+	struct opener *o = arg;
+	fsi_t *fs = fsi_open_fsimage(o->image, o->off, NULL);
+	fsi_file_t *f = fs ? fsi_open_file(fs, o->file) : NULL;
+	char *buf = malloc(o->len + 1);
+
+	o->ok = f != NULL && buf != NULL &&
+	    fsi_pread_file(f, buf, o->len + 1, 0) == (ssize_t)o->len &&
+	    memcmp(buf, o->want, o->len) == 0;
+	free(buf);
+	if (f != NULL)
+		fsi_close_file(f);
+	fsi_close_fsimage(fs);
+	return NULL;
+}
+
 static char *read_all(fsi_file_t *f, size_t *len)
 {
 	size_t cap = 4096, n = 0;
@@ -200,6 +225,26 @@ int main(int argc, char **argv)
 			ok &= j[i].ok;
 		}
 		expect(ok, "4 threads pread one file at once");
+	}
+
+	/* Several threads, each its own image. */
+	{
+		pthread_t t[4];
+		struct opener o[4];
+		int i, ok = 1;
+		for (i = 0; i < 4; i++) {
+			o[i].image = image;
+			o[i].file = file;
+			o[i].off = off;
+			o[i].want = want;
+			o[i].len = len;
+			pthread_create(&t[i], NULL, opener, &o[i]);
+		}
+		for (i = 0; i < 4; i++) {
+			pthread_join(t[i], NULL);
+			ok &= o[i].ok;
+		}
+		expect(ok, "4 threads open the image and read at once");
 	}
 
 	/* Files outlive their image. */

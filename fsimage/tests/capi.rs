@@ -498,6 +498,30 @@ fn parts_table(disk: &str) -> Vec<(String, u64, u64, String)> {
     rows
 }
 
+/// With no offset or partition, `fsi_open_image` mounts the filesystem
+/// pygrub would boot from (the `.parts` file's "first offset holding a
+/// filesystem").
+#[test]
+fn root_choice_from_c() {
+    have_ext2_plugin();
+    for disk in ["dev-gpt", "dev-mbr-logical", "dev-mbr-primaries"] {
+        let text =
+            std::fs::read_to_string(workspace_root().join(format!("fixtures/disk/{disk}.parts")))
+                .expect("parts file");
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("first offset holding a filesystem:"))
+            .expect("pygrub's choice in the parts file");
+        let part = line
+            .split('(')
+            .nth(1)
+            .and_then(|r| r.split(',').next())
+            .expect("partition name");
+        let img = image(&format!("disk/{disk}"));
+        check_fsils(&img, &[], &format!("disk/{disk}.{part}"), false);
+    }
+}
+
 /// `fsi_list_partitions` finds every partition the `.parts` file lists,
 /// where it says; each opens by id and lists as its manifest says.
 #[test]
