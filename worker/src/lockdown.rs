@@ -70,12 +70,12 @@ pub fn lock_down(args: &Args) -> Vec<String> {
 }
 
 fn drop_root(notes: &mut Vec<String>) {
-    use rustix::process::{Gid, Uid};
     // These are per-thread system calls (rustix's `thread` module); the
     // worker is still single-threaded here, so they change the whole
     // process, as setuid(2) would.
     #[cfg(target_os = "linux")]
     {
+        use rustix::process::{Gid, Uid};
         use rustix::thread::{set_thread_groups, set_thread_res_gid, set_thread_res_uid};
         if let Err(e) = set_thread_groups(&[]) {
             notes.push(format!("setgroups([]): {e}"));
@@ -90,10 +90,7 @@ fn drop_root(notes: &mut Vec<String>) {
         }
     }
     #[cfg(not(target_os = "linux"))]
-    {
-        let _ = (Gid::ROOT, Uid::ROOT);
-        notes.push("dropping root: not implemented on this platform".to_owned());
-    }
+    notes.push("dropping root: not implemented on this platform".to_owned());
 }
 
 fn set_rlimits(args: &Args, notes: &mut Vec<String>) {
@@ -120,6 +117,7 @@ fn set_rlimits(args: &Args, notes: &mut Vec<String>) {
         (Resource::Nproc, lim(0), "RLIMIT_NPROC"),
         (Resource::Fsize, lim(0), "RLIMIT_FSIZE"),
         (Resource::Memlock, lim(0), "RLIMIT_MEMLOCK"),
+        #[cfg(target_os = "linux")]
         (Resource::Msgqueue, lim(0), "RLIMIT_MSGQUEUE"),
     ];
     for (res, l, name) in limits {

@@ -28,15 +28,20 @@
 //! # Lock-down, per platform
 //! | measure | Linux | other Unixes |
 //! |---|---|---|
-//! | separate process, no image descriptor, empty environment | yes | yes |
+//! | separate process, no image descriptor, empty environment, host-enforced windows, deadlines | yes | yes |
 //! | all inherited descriptors closed | yes | yes |
 //! | parent-death signal (worker dies with the host) | yes | no |
-//! | rlimits: address space (1 GiB), CPU (120 s), files 0, core 0, processes 0, file size 0 | yes | yes |
+//! | rlimits: address space (1 GiB), CPU (120 s), descriptors 0 new, core 0, processes 0, file size 0, memlock 0 | yes | yes |
 //! | `PR_SET_NO_NEW_PRIVS`, not dumpable | yes | no |
 //! | seccomp-bpf allowlist (denied call: the process is killed, `SIGSYS`) | yes | no |
 //! | new user (when not root), mount, network, IPC, UTS namespaces | where the kernel allows | no |
 //! | chroot to an empty read-only tmpfs | when root or in a user namespace | no |
-//! | uid/gid 65534, no supplementary groups | when started as root | when started as root |
+//! | uid/gid 65534, no supplementary groups | when started as root | no (noted) |
+//!
+//! So on Linux a compromised plugin can compute and talk to its host over
+//! the socket, and nothing else. On other Unixes it is still a separate,
+//! resource-limited process that holds no image descriptor (only the
+//! socket), but it keeps the user's file-system and network rights.
 //!
 //! The seccomp allowlist: `read`/`recvfrom`/`recvmsg` on the socket,
 //! `write`/`writev`/`sendto`/`sendmsg` on the socket and on standard error,
