@@ -151,10 +151,6 @@ struct DirState {
     entry: fsi_dirent_t,
 }
 
-// SAFETY: `entry.name` only ever points into `name`, owned by the same
-// struct and replaced together with it under the mutex.
-unsafe impl Send for DirState {}
-
 fn kind_code(k: FileKind) -> u32 {
     match k {
         FileKind::Unknown => FSI_KIND_UNKNOWN,

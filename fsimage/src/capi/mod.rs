@@ -87,9 +87,18 @@ thread_local! {
 }
 
 fn set_errno(code: c_int) {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
     // SAFETY: `__errno_location` returns this thread's errno slot, which
     // is always valid to write.
-    unsafe { *libc::__errno_location() = code };
+    unsafe {
+        *libc::__errno_location() = code
+    };
+    #[cfg(any(target_os = "macos", target_os = "ios", target_os = "freebsd"))]
+    // SAFETY: `__error` returns this thread's errno slot, which is always
+    // valid to write.
+    unsafe {
+        *libc::__error() = code
+    };
 }
 
 /// Records `message` as this thread's last error and sets `errno` (last, so
