@@ -1,7 +1,7 @@
 #!/bin/sh
-# Builds fsimage (release) and installs it under a prefix:
+# Builds fsimage (release by default) and installs it under a prefix:
 #
-#   scripts/install.sh [--prefix DIR] [--libdir DIR] [--no-build]
+#   scripts/install.sh [--prefix DIR] [--libdir DIR] [--no-build] [--profile dev|release]
 #
 # Default prefix /usr/local, libdir PREFIX/lib; DESTDIR is honoured (staged
 # installs). --no-build installs what the last release build made (its
@@ -21,8 +21,9 @@ set -eu
 prefix=/usr/local
 libdir=
 build=1
+profile=release
 usage() {
-	echo "usage: $0 [--prefix DIR] [--libdir DIR] [--no-build]  (DESTDIR honoured)" >&2
+	echo "usage: $0 [--prefix DIR] [--libdir DIR] [--no-build] [--profile dev|release]  (DESTDIR honoured)" >&2
 	exit 2
 }
 while [ $# -gt 0 ]; do
@@ -32,6 +33,8 @@ while [ $# -gt 0 ]; do
 	--libdir) [ $# -ge 2 ] || usage; libdir=$2; shift 2 ;;
 	--libdir=*) libdir=${1#--libdir=}; shift ;;
 	--no-build) build=0; shift ;;
+	--profile) [ $# -ge 2 ] || usage; profile=$2; shift 2 ;;
+	--profile=*) profile=${1#--profile=}; shift ;;
 	-h|--help) usage ;;
 	*) usage ;;
 	esac
@@ -44,14 +47,18 @@ dest=${DESTDIR:-}
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 target=${CARGO_TARGET_DIR:-$root/target}
-rel=$target/release
+case "$profile" in
+dev|debug) profile=dev; rel=$target/debug ;;
+release) rel=$target/release ;;
+*) usage ;;
+esac
 
 if [ "$build" = 1 ]; then
 	# Compiled-in install paths: the loader looks for plugins in
 	# FSIMAGE_LIBDIR/fsimage, the sandbox for the worker in
 	# FSIMAGE_LIBEXECDIR/fsimage (both LIBDIR/fsimage here).
 	(cd "$root" && FSIMAGE_LIBDIR="$libdir" FSIMAGE_LIBEXECDIR="$libdir" \
-		cargo build --release --workspace)
+		cargo build --profile "$profile" --workspace)
 fi
 [ -f "$rel/libfsimage.so" ] || { echo "$0: $rel/libfsimage.so not built" >&2; exit 1; }
 

@@ -730,3 +730,88 @@ fn static_library_links_and_reads() {
         .arg("/etc/hostname"));
     assert_eq!(sha256_hex(&out.stdout), sha_of("ext/ext4", "/etc/hostname"));
 }
+
+/// `scripts/install.sh` (on the debug build, to spare a release build here)
+/// lays out a prefix where `cc $(pkg-config --cflags --libs fsimage)` builds
+/// a program that reads the fixture, finding plugins and worker by itself;
+/// with DESTDIR it stages the same tree.
+#[test]
+fn install_script_lays_out_a_usable_prefix() {
+    have_ext2_plugin();
+    let root = workspace_root();
+    let target = target_dir().parent().expect("target dir").to_path_buf();
+    let d = scratch("install");
+    let prefix = d.join("prefix");
+    let install = |extra: &[&str], destdir: Option<&Path>| {
+        let mut c = Command::new("sh");
+        c.arg(root.join("scripts/install.sh"))
+            .args(["--no-build", "--profile", "dev"])
+            .args(extra)
+            .env("CARGO_TARGET_DIR", &target);
+        match destdir {
+            Some(dd) => c.env("DESTDIR", dd),
+            None => c.env_remove("DESTDIR"),
+        };
+        ok(&mut c);
+    };
+    install(&["--prefix", prefix.to_str().expect("UTF-8 path")], None);
+    let lib = prefix.join("lib");
+    for (link, to) in [
+        ("libfsimage.so.1.0", "libfsimage.so.1.0.0"),
+        ("libfsimage.so", "libfsimage.so.1.0"),
+        ("libxenfsimage.so", "libfsimage.so.1.0"),
+    ] {
+        assert_eq!(
+            std::fs::read_link(lib.join(link)).expect(link),
+            Path::new(to),
+            "{link}"
+        );
+    }
+    for f in [
+        "lib/libfsimage.so.1.0.0",
+        "lib/libfsimage.a",
+        "lib/pkgconfig/fsimage.pc",
+        "lib/fsimage/libfsimage_plugin_ext2.so",
+        "include/fsimage.h",
+        "include/xenfsimage.h",
+    ] {
+        assert!(prefix.join(f).is_file(), "{f} installed");
+    }
+    if target_dir().join("fsimage-worker").exists() {
+        assert!(
+            lib.join("fsimage/fsimage-worker").is_file(),
+            "worker installed"
+        );
+    }
+
+    let pc = Command::new("pkg-config")
+        .env("PKG_CONFIG_PATH", lib.join("pkgconfig"))
+        .args(["--cflags", "--libs", "fsimage"])
+        .output();
+    match pc {
+        Ok(out) if out.status.success() => {
+            let flags = String::from_utf8(out.stdout).expect("UTF-8 flags");
+            let exe = d.join("fsicat");
+            ok(Command::new("cc")
+                .args(flags.split_whitespace())
+                .arg("-o")
+                .arg(&exe)
+                .arg(root.join("examples/c/fsicat.c")));
+            let img = image("ext/ext4");
+            let out = ok(cmd(&exe, false)
+                .env("LD_LIBRARY_PATH", &lib)
+                .env_remove("FSIMAGE_WORKER")
+                .arg(&img)
+                .arg("/etc/hostname"));
+            assert_eq!(sha256_hex(&out.stdout), sha_of("ext/ext4", "/etc/hostname"));
+        }
+        _ => eprintln!("note: pkg-config is not installed; skipping the pkg-config build"),
+    }
+
+    let stage = d.join("stage");
+    install(&[], Some(&stage));
+    assert!(stage.join("usr/local/lib/libfsimage.so.1.0.0").is_file());
+    assert!(stage.join("usr/local/include/fsimage.h").is_file());
+    let pc = std::fs::read_to_string(stage.join("usr/local/lib/pkgconfig/fsimage.pc")).unwrap();
+    assert!(pc.contains("prefix=/usr/local\n"), "{pc}");
+}
