@@ -64,6 +64,10 @@ const JSB_CHECKSUM: usize = 0xFC;
 /// Offset of `h_chksum[0]` in a commit block.
 const COMMIT_CHECKSUM: usize = 16;
 
+/// Revoke records kept while scanning (each costs memory; a real journal
+/// holds far fewer).
+const MAX_REVOKES: usize = 1 << 21;
+
 const FLAG_ESCAPE: u32 = 1;
 const FLAG_SAME_UUID: u32 = 2;
 const FLAG_LAST_TAG: u32 = 8;
@@ -346,6 +350,11 @@ pub fn replay(vol: &Volume, verify: bool) -> Result<Overlay> {
                     } else {
                         u64::from(be32(&b, off))
                     };
+                    if pending_revokes.len() + revoked.len() >= MAX_REVOKES {
+                        return Err(Error::limit(format!(
+                            "journal: more than {MAX_REVOKES} revoke records"
+                        )));
+                    }
                     pending_revokes.push(r);
                     off += step;
                 }
