@@ -246,6 +246,7 @@ impl Runner {
             plugins,
             current: Mutex::new(None),
             spawns: Mutex::new(0),
+            probes: Mutex::new(Vec::new()),
         };
         if !session.plugins.is_empty() {
             session
@@ -288,6 +289,20 @@ pub(crate) struct Session {
     plugins: Vec<Arc<Plugin>>,
     current: Mutex<Option<Arc<Worker>>>,
     spawns: Mutex<u32>,
+    /// Probe answers so far: the root choice and the mount probe the same
+    /// window, and each probe costs round trips. Holding the devices keeps
+    /// their addresses from being reused while compared.
+    probes: Mutex<Vec<ProbeMemo>>,
+}
+
+/// One remembered probe: plugin index, devices, answer.
+type ProbeMemo = (u16, Vec<Arc<dyn ReadAt>>, AbiResult<u32>);
+
+fn same_devices(a: &[Arc<dyn ReadAt>], b: &[Arc<dyn ReadAt>]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| std::ptr::addr_eq(Arc::as_ptr(x), Arc::as_ptr(y)))
 }
 
 impl Session {
@@ -322,8 +337,21 @@ impl Session {
 
     fn probe(&self, plugin: &Plugin, devices: &[Arc<dyn ReadAt>]) -> AbiResult<u32> {
         let idx = self.index(plugin)?;
-        let w = self.worker()?;
-        w.probe(plugin.name(), idx, devices)
+        let memo = |probes: &[ProbeMemo]| {
+            probes
+                .iter()
+                .find(|(i, d, _)| *i == idx && same_devices(d, devices))
+                .map(|(_, _, r)| r.clone())
+        };
+        if let Some(r) = memo(&self.probes.lock().unwrap_or_else(|p| p.into_inner())) {
+            return r;
+        }
+        let r = self.worker()?.probe(plugin.name(), idx, devices);
+        let mut probes = self.probes.lock().unwrap_or_else(|p| p.into_inner());
+        if probes.len() < 4096 {
+            probes.push((idx, devices.to_vec(), r.clone()));
+        }
+        r
     }
 
     fn mount(
