@@ -392,16 +392,24 @@ fn tolerant_walk(fs: &Ext2Fs) {
 
 #[test]
 fn random_metadata_damage_never_panics() {
+    // EXT2_DAMAGE_ITERS raises the rounds for a longer soak.
+    let rounds: usize = std::env::var("EXT2_DAMAGE_ITERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(60);
     for (name, span, opts) in [
         ("ext/ext2-1k", 80 * 1024, ""),
         ("ext/ext4", 600 * 4096, "csum=off"),
         ("ext/ext4-inline", 600 * 4096, "csum=off"),
         ("ext/ext3-journal-dirty", 300 * 1024, "journal=replay"),
+        ("ext/ext4-journal-dirty", 1400 * 4096, "journal=replay,csum=off"),
+        ("ext/ext4-1k-htree", 2200 * 1024, "csum=off"),
+        ("ext/ext2-nofiletype-legacy", 1024 * 1024, ""),
     ] {
         let good = image(name);
         let span = span.min(good.len());
         let mut x = 0x9E37_79B9_7F4A_7C15u64;
-        for _ in 0..60 {
+        for _ in 0..rounds {
             let mut img = good.clone();
             for _ in 0..40 {
                 x ^= x << 13;
