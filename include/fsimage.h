@@ -17,6 +17,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 /**
  * `fsi_open_options_t.flags`: mount the filesystem at `offset` (otherwise
@@ -343,10 +346,6 @@ typedef struct fsi_partition_t {
   const char *invalid_reason;
 } fsi_partition_t;
 
-#ifdef __cplusplus
-extern "C" {
-#endif // __cplusplus
-
 /**
  * Loads the filesystem plugins now rather than at the first open (needed
  * before a caller drops privileges or enters a chroot). Optional and
@@ -606,7 +605,7 @@ const struct fsi_partition_t *fsi_partitions_get(const fsi_partitions_t *parts, 
 void fsi_partitions_free(fsi_partitions_t *parts);
 
 #ifdef __cplusplus
-}  // extern "C"
-#endif  // __cplusplus
+} /* extern "C" */
+#endif
 
-#endif  /* FSIMAGE_H */
+#endif /* FSIMAGE_H */

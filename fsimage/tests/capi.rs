@@ -219,6 +219,33 @@ fn header_declares_the_classic_api_exactly() {
     }
 }
 
+/// The header, both names, included twice, is clean strict C89 and C99.
+#[test]
+fn header_compiles_as_strict_c() {
+    let d = scratch("strict-c");
+    let src = d.join("t.c");
+    std::fs::write(
+        &src,
+        "#include <fsimage.h>\n#include <xenfsimage.h>\n#include <fsimage.h>\n\
+         int main(void) { return fsi_init() == 0 ? 0 : 1; }\n",
+    )
+    .expect("write");
+    for std in ["-std=c89", "-std=c99"] {
+        ok(Command::new("cc")
+            .args([
+                std,
+                "-Wall",
+                "-Wextra",
+                "-Wpedantic",
+                "-Werror",
+                "-fsyntax-only",
+            ])
+            .arg("-I")
+            .arg(workspace_root().join("include"))
+            .arg(&src));
+    }
+}
+
 /// The header, both names, compiles and links as C++ (`extern "C"`).
 #[test]
 fn header_compiles_as_cpp() {
