@@ -33,11 +33,29 @@ fn lib_so() -> PathBuf {
     so
 }
 
-/// A fresh scratch directory under the target dir.
+/// A fresh scratch directory under the target dir (per process, so
+/// concurrent runs do not collide; earlier runs' directories are removed
+/// first).
 fn scratch(name: &str) -> PathBuf {
-    let d = target_dir()
-        .join("capi-tests")
-        .join(format!("{name}-{}", std::process::id()));
+    static CLEANED: OnceLock<()> = OnceLock::new();
+    let base = target_dir().join("capi-tests");
+    CLEANED.get_or_init(|| {
+        for old in ["capi-tests", "capi-examples"] {
+            let Ok(rd) = std::fs::read_dir(target_dir().join(old)) else {
+                continue;
+            };
+            for e in rd.flatten() {
+                let n = e.file_name().to_string_lossy().into_owned();
+                let pid = n.rsplit('-').next().unwrap_or(&n).to_owned();
+                let alive = Path::new("/proc").join(&pid).exists();
+                if !alive {
+                    let _ = std::fs::remove_dir_all(e.path());
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
+        }
+    });
+    let d = base.join(format!("{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).expect("create scratch dir");
     d
@@ -77,7 +95,9 @@ fn ok(cmd: &mut Command) -> Output {
 /// Compiles `examples/c/NAME.c` with `cc` and `-lLIB`, warnings as errors.
 fn compile(name: &str, lib: &str) -> PathBuf {
     let root = workspace_root();
-    let out_dir = target_dir().join("capi-examples");
+    let out_dir = target_dir()
+        .join("capi-examples")
+        .join(std::process::id().to_string());
     std::fs::create_dir_all(&out_dir).expect("mkdir");
     let exe = out_dir.join(format!("{name}-{lib}"));
     ok(Command::new("cc")
@@ -841,4 +861,6 @@ fn install_script_lays_out_a_usable_prefix() {
     assert!(stage.join("usr/local/include/fsimage.h").is_file());
     let pc = std::fs::read_to_string(stage.join("usr/local/lib/pkgconfig/fsimage.pc")).unwrap();
     assert!(pc.contains("prefix=/usr/local\n"), "{pc}");
+    // Two copies of the debug library are large: do not keep them.
+    let _ = std::fs::remove_dir_all(&d);
 }
