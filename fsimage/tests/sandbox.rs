@@ -58,8 +58,10 @@ fn marker_dir(tag: &str) -> PathBuf {
 
 fn options(reg: &Arc<Registry>, opts: &str) -> OpenOptions {
     let mut o = OpenOptions::new();
+    // An explicit offset skips probing (the hostile probe crashes on ext).
     o.registry(reg.clone())
         .fs("hostile")
+        .offset(0)
         .options(opts)
         .sandbox_timeout(Duration::from_millis(3000))
         .sandbox_memory_limit(512 << 20);
@@ -448,4 +450,36 @@ fn every_real_plugin_reads_every_fixture_the_same_sandboxed() {
     }
     assert!(compared >= 10, "only {compared} fixtures mounted");
     assert_eq!(children(), Vec::<u32>::new());
+}
+
+#[test]
+fn a_crashing_probe_does_not_stop_the_other_plugins() {
+    let _g = serial();
+    let dir = build_dir();
+    let mut reg = Registry::default();
+    // ext2 first, then the plugin whose probe segfaults on ext images: the
+    // worker dies while probing, a fresh one mounts with ext2.
+    for so in [
+        "libfsimage_plugin_ext2.so",
+        "libfsimage_testplugin_hostile.so",
+    ] {
+        reg.load_file(&dir.join(so)).expect(so);
+    }
+    let reg = Arc::new(reg);
+    let fds = fd_count();
+    let name = "ext/ext2-1k";
+    let fs = OpenOptions::new()
+        .registry(reg.clone())
+        .open(image(name))
+        .unwrap();
+    assert_eq!(fs.fs_type(), "ext2");
+    let e = fsimage_testkit::manifest(name)
+        .into_iter()
+        .find(|e| e.kind == fsimage_testkit::EntryKind::File && e.size > 0)
+        .unwrap();
+    let data = fs.read(&e.path).unwrap();
+    assert_eq!(Some(fsimage_testkit::sha256_hex(&data)), e.sha256);
+    drop(fs);
+    assert_eq!(children(), Vec::<u32>::new());
+    assert_eq!(fd_count(), fds);
 }

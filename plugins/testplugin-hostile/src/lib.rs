@@ -32,8 +32,13 @@
 //! | `biglen` | writes a frame header announcing ~4 GiB to the socket (fd 0) |
 //!
 //! Mount options, comma-separated: `dir=PATH` (where markers go),
-//! `port=N` (for `socket`), `on_mount=COMMAND`. Probe always says 0, so the
-//! plugin is only used when forced (`--fs hostile`).
+//! `port=N` (for `socket`), `on_mount=COMMAND`.
+//!
+//! Probe says 0 (so the plugin is only used when forced, `--fs hostile`),
+//! except that it **segfaults on any device holding an ext2/3/4 superblock
+//! magic**: a registry with both ext2 and this plugin shows that one
+//! crashing probe does not stop the others. Tests that force this plugin
+//! onto an ext image give an explicit offset, which skips probing.
 
 use fsimage_abi::sdk::{DirSink, ExtentSink};
 use fsimage_abi::{
@@ -187,7 +192,14 @@ fn raw_write(fd: i32, data: &[u8]) {
 impl Filesystem for Hostile {
     const NAME: &'static CStr = c"hostile";
 
-    fn probe(_devices: &[Device]) -> Result<u32> {
+    fn probe(devices: &[Device]) -> Result<u32> {
+        let mut magic = [0u8; 2];
+        if let Some(d) = devices.first() {
+            if d.read_exact_at(1080, &mut magic).is_ok() && magic == [0x53, 0xEF] {
+                // SAFETY: none — crashing is the point (see the crate docs).
+                unsafe { std::ptr::write_volatile(std::ptr::null_mut::<u64>(), 1) };
+            }
+        }
         Ok(0)
     }
 
