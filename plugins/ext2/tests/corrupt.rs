@@ -402,7 +402,11 @@ fn random_metadata_damage_never_panics() {
         ("ext/ext4", 600 * 4096, "csum=off"),
         ("ext/ext4-inline", 600 * 4096, "csum=off"),
         ("ext/ext3-journal-dirty", 300 * 1024, "journal=replay"),
-        ("ext/ext4-journal-dirty", 1400 * 4096, "journal=replay,csum=off"),
+        (
+            "ext/ext4-journal-dirty",
+            1400 * 4096,
+            "journal=replay,csum=off",
+        ),
         ("ext/ext4-1k-htree", 2200 * 1024, "csum=off"),
         ("ext/ext2-nofiletype-legacy", 1024 * 1024, ""),
     ] {
