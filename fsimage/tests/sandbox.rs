@@ -483,3 +483,26 @@ fn a_crashing_probe_does_not_stop_the_other_plugins() {
     assert_eq!(children(), Vec::<u32>::new());
     assert_eq!(fd_count(), fds);
 }
+
+#[test]
+fn a_worker_killed_between_calls_fails_the_next_call_without_sigpipe() {
+    let _g = serial();
+    // A C program using the C API may leave SIGPIPE at its default (death):
+    // behave like one while the host writes to a dead worker.
+    // SAFETY: plain signal disposition changes, restored below.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    let reg = hostile_registry();
+    let fds = fd_count();
+    let fs = open(&reg, "");
+    let kids = children();
+    assert_eq!(kids.len(), 1, "one worker");
+    // SAFETY: SIGKILL to our own child, the worker.
+    unsafe { libc::kill(kids[0] as i32, libc::SIGKILL) };
+    std::thread::sleep(Duration::from_millis(100));
+    let err = fs.read("/hello").unwrap_err().to_string();
+    assert!(err.contains("plugin hostile crashed (SIGKILL)"), "{err}");
+    drop(fs);
+    // SAFETY: as above.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+    assert_healthy(&reg, fds);
+}

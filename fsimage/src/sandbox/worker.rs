@@ -10,7 +10,9 @@ use crate::plugin::Plugin;
 use fsimage_abi::io::check_range;
 use fsimage_abi::{Error as AbiError, ReadAt, Result as AbiResult};
 use std::collections::HashMap;
-use std::io::{ErrorKind, Read, Write};
+#[cfg(target_vendor = "apple")]
+use std::io::Write;
+use std::io::{ErrorKind, Read};
 use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::ExitStatusExt;
@@ -172,6 +174,8 @@ fn write_full(sock: &mut UnixStream, mut buf: &[u8], deadline: Instant) -> Resul
     while !buf.is_empty() {
         sock.set_write_timeout(Some(remaining(deadline)?))
             .map_err(io_fail)?;
+        // std sends on Unix sockets with MSG_NOSIGNAL: a dead worker is EPIPE,
+        // never SIGPIPE (which a C host may not ignore).
         match sock.write(buf) {
             Ok(0) => return Err(Fail::Closed),
             Ok(n) => buf = &buf[n..],
