@@ -10,9 +10,7 @@ use crate::plugin::Plugin;
 use fsimage_abi::io::check_range;
 use fsimage_abi::{Error as AbiError, ReadAt, Result as AbiResult};
 use std::collections::HashMap;
-#[cfg(target_vendor = "apple")]
-use std::io::Write;
-use std::io::{ErrorKind, Read};
+use std::io::{ErrorKind, Read, Write};
 use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::ExitStatusExt;
