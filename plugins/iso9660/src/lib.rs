@@ -1,2 +1,700 @@
-//! Read-only ISO 9660 reader (work in progress).
+//! ISO 9660 plugin: a read-only reader for CD/DVD images (ECMA-119) with
+//! Rock Ridge (SUSP/RRIP) and Joliet.
+//!
+//! Which tree is read: the primary tree with Rock Ridge names and attributes
+//! when the root's "." record carries SUSP/RRIP entries; else the Joliet tree
+//! (UCS-2 names) when a Joliet supplementary descriptor exists; else the
+//! plain primary tree. Mount options: `norock`, `nojoliet`.
+//!
+//! Names: Rock Ridge NM names as recorded; Joliet and plain names with the
+//! `;N` version and a trailing `.` stripped, in the case recorded on the disc
+//! (plain names are upper case; `lookup` of plain names ignores ASCII case).
+//!
+//! Object ids are absolute byte offsets in the image:
+//! - a directory's id is the byte offset of its data (where its "." record
+//!   is). Every path to a directory — its entry in the parent, a Rock Ridge
+//!   CL link, a child's ".." record or PL link — resolves to that one id, so
+//!   relocated directories and `..` work, and a "." record that does not point
+//!   to itself is refused;
+//! - any other object's id is the byte offset of its (first) directory
+//!   record. Hard links are separate records: `stat.ino` is the Rock Ridge
+//!   PX serial number when recorded (the same for all links), else the id.
+//!
+//! Without Rock Ridge there are no permissions: `stat` reports 0o555 for
+//! directories and 0o444 for files, uid/gid 0, nlink 1 (2 for directories),
+//! and the recording date for every time.
+//!
+//! Ignored: El Torito (the boot catalog is an ordinary file), path tables,
+//! associated files (hidden as on Linux), directories relocated to
+//! `rr_moved` (the RE entry hides them there; they are found through CL).
+//! Refused by name: interleaved files, zisofs-compressed files.
 #![forbid(unsafe_code)]
+
+mod dir;
+pub mod limits;
+mod ondisk;
+mod susp;
+mod time;
+
+use dir::Record;
+use fsimage_abi::{
+    Device, DirSink, Error, Extent, ExtentKind, ExtentSink, FileKind, Filesystem, ReadAt, Result,
+    Stat,
+};
+use limits::{MAX_FILE_SECTIONS, MAX_VOLUME_DESCRIPTORS};
+use ondisk::{
+    FLAG_ASSOCIATED, FLAG_DIRECTORY, FLAG_MULTI_EXTENT, SECTOR, STANDARD_ID, VD_PRIMARY,
+    VD_SUPPLEMENTARY, VD_TERMINATOR, VDS_OFFSET, VolumeDescriptor,
+};
+use std::ffi::CStr;
+use susp::Rr;
+use zerocopy::FromBytes;
+
+/// How names and attributes are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Names {
+    Plain,
+    Joliet,
+    /// Rock Ridge, with SUSP's `LEN_SKP` bytes skipped in each area.
+    Rock(u8),
+}
+
+/// A mounted ISO 9660 volume.
+pub struct Iso9660Fs {
+    dev: Device,
+    block_size: u64,
+    root: u64,
+    names: Names,
+    label: Vec<u8>,
+}
+
+/// What the volume descriptor set holds.
+struct Descriptors {
+    block_size: u64,
+    /// The primary root directory record.
+    root: Record,
+    joliet_root: Option<Record>,
+    label: Vec<u8>,
+}
+
+/// One directory entry as shown.
+struct Entry {
+    name: Vec<u8>,
+    id: u64,
+    kind: FileKind,
+    hidden: bool,
+}
+
+/// A directory: its data range and its "." record.
+struct Directory {
+    start: u64,
+    end: u64,
+    dot: Record,
+}
+
+/// Everything `stat`, `read` and `extents` need about one object.
+struct Node {
+    kind: FileKind,
+    rec: Record,
+    rr: Option<Rr>,
+    size: u64,
+    /// (device offset, length) of each file section.
+    sections: Vec<(u64, u64)>,
+    interleaved: bool,
+}
+
+fn read_descriptors(dev: &dyn ReadAt) -> Result<Descriptors> {
+    let mut pvd: Option<(u64, Record, Vec<u8>)> = None;
+    let mut joliet: Option<(u64, Record)> = None;
+    let mut buf = [0u8; SECTOR as usize];
+    for i in 0..MAX_VOLUME_DESCRIPTORS {
+        let off = VDS_OFFSET + i * SECTOR;
+        if dev.read_exact_at(off, &mut buf).is_err() {
+            if i == 0 {
+                return Err(Error::not_recognized("iso9660: image too small"));
+            }
+            break;
+        }
+        let (vd, _) = VolumeDescriptor::ref_from_prefix(&buf[..])
+            .map_err(|_| Error::corrupt("iso9660: volume descriptor"))?;
+        if &vd.standard_identifier != STANDARD_ID {
+            if i == 0 {
+                return Err(Error::not_recognized("iso9660: no CD001 at sector 16"));
+            }
+            // The set ends without a terminator: keep what was found.
+            break;
+        }
+        match vd.volume_descriptor_type {
+            VD_TERMINATOR => break,
+            VD_PRIMARY if pvd.is_none() => {
+                let bs = u64::from(vd.logical_block_size.le.get());
+                // 2^(n+9), at most the logical sector size (ECMA-119 6.2.2).
+                if !matches!(bs, 512 | 1024 | 2048) {
+                    return Err(Error::corrupt(format!(
+                        "iso9660: primary volume descriptor: logical block size {bs} is not 512, 1024 or 2048"
+                    )));
+                }
+                let root = dir::parse(&vd.root_directory_record, off + 156)?
+                    .ok_or_else(|| Error::corrupt("iso9660: primary volume descriptor: no root directory record"))?;
+                let mut label = vd.volume_identifier.to_vec();
+                while matches!(label.last(), Some(b' ' | 0)) {
+                    label.pop();
+                }
+                pvd = Some((bs, root, label));
+            }
+            VD_SUPPLEMENTARY if joliet.is_none() => {
+                let esc = &vd.escape_sequences[..3];
+                // Joliet UCS-2 levels 1-3 (Joliet specification 5.1).
+                if matches!(esc, b"%/@" | b"%/C" | b"%/E") && vd.volume_flags & 1 == 0 {
+                    let bs = u64::from(vd.logical_block_size.le.get());
+                    if let Some(root) = dir::parse(&vd.root_directory_record, off + 156)? {
+                        joliet = Some((bs, root));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let Some((block_size, root, label)) = pvd else {
+        return Err(Error::corrupt(
+            "iso9660: no primary volume descriptor in the descriptor set",
+        ));
+    };
+    let joliet_root = joliet.filter(|(bs, _)| *bs == block_size).map(|(_, r)| r);
+    Ok(Descriptors {
+        block_size,
+        root,
+        joliet_root,
+        label,
+    })
+}
+
+impl Iso9660Fs {
+    fn dev(&self) -> &dyn ReadAt {
+        &self.dev
+    }
+
+    /// Byte offset of a block number.
+    fn block_offset(&self, block: u64, what: &str) -> Result<u64> {
+        block
+            .checked_mul(self.block_size)
+            .filter(|&o| o < self.dev.size())
+            .ok_or_else(|| {
+                Error::corrupt(format!(
+                    "iso9660: {what}: block {block} is past the image ({} bytes)",
+                    self.dev.size()
+                ))
+            })
+    }
+
+    /// Byte offset of a record's data (after its extended attribute record).
+    fn data_offset(&self, rec: &Record) -> Result<u64> {
+        let block = rec.extent.checked_add(rec.ear).unwrap_or(u64::MAX);
+        let off = block.checked_mul(self.block_size).ok_or_else(|| {
+            Error::corrupt(format!(
+                "iso9660: directory record at byte {}: extent location overflows",
+                rec.off
+            ))
+        })?;
+        Ok(off)
+    }
+
+    /// Reads the record at absolute byte `off`.
+    fn record_at(&self, off: u64) -> Result<Record> {
+        let in_sector = off % SECTOR;
+        let room = (SECTOR - in_sector).min(self.dev.size().saturating_sub(off));
+        if room == 0 {
+            return Err(Error::invalid(format!("iso9660: no object {off}")));
+        }
+        let mut buf = vec![0u8; usize::try_from(room).unwrap_or(0)];
+        self.dev.read_exact_at(off, &mut buf)?;
+        dir::parse(&buf, off)?
+            .ok_or_else(|| Error::invalid(format!("iso9660: no directory record at byte {off}")))
+    }
+
+    fn rock(&self, rec: &Record) -> Result<Option<Rr>> {
+        let Names::Rock(skip) = self.names else {
+            return Ok(None);
+        };
+        let ctx = susp::Ctx {
+            dev: self.dev(),
+            block_size: self.block_size,
+            record: rec.off,
+        };
+        susp::parse(&ctx, &rec.su, usize::from(skip)).map(Some)
+    }
+
+    /// The directory whose data starts at `id`.
+    fn directory(&self, id: u64) -> Result<Directory> {
+        let dot = self.record_at(id)?;
+        if !dot.is_dot() {
+            return Err(Error::NotADirectory);
+        }
+        if dot.flags & FLAG_DIRECTORY == 0 {
+            return Err(Error::corrupt(format!(
+                "iso9660: directory at byte {id}: its \".\" record is not flagged a directory"
+            )));
+        }
+        if self.data_offset(&dot)? != id {
+            return Err(Error::corrupt(format!(
+                "iso9660: directory at byte {id}: its \".\" record points to block {}",
+                dot.extent
+            )));
+        }
+        let end = id.checked_add(dot.data_len).unwrap_or(u64::MAX);
+        if end > self.dev.size() {
+            return Err(Error::corrupt(format!(
+                "iso9660: directory at byte {id}: extent of {} bytes runs past the image ({} bytes)",
+                dot.data_len,
+                self.dev.size()
+            )));
+        }
+        Ok(Directory {
+            start: id,
+            end,
+            dot,
+        })
+    }
+
+    /// Calls `f(position in the directory, record)` for each record from
+    /// byte `from` of the directory on, until `f` returns false.
+    fn scan(
+        &self,
+        d: &Directory,
+        from: u64,
+        f: &mut dyn FnMut(u64, Record) -> Result<bool>,
+    ) -> Result<()> {
+        let mut pos = d.start.saturating_add(from);
+        let mut buf = vec![0u8; SECTOR as usize];
+        while pos < d.end {
+            // Records never cross a logical sector (ECMA-119 6.8.1.1).
+            let sector_end = (pos / SECTOR + 1).saturating_mul(SECTOR).min(d.end);
+            let n = usize::try_from(sector_end - pos).unwrap_or(0);
+            let chunk = &mut buf[..n];
+            self.dev.read_exact_at(pos, chunk)?;
+            let mut p = 0usize;
+            while let Some(rest) = chunk.get(p..) {
+                let at = pos + p as u64;
+                let Some(rec) = dir::parse(rest, at)? else {
+                    break;
+                };
+                p += usize::from(rest[0]);
+                if !f(at - d.start, rec)? {
+                    return Ok(());
+                }
+            }
+            pos = sector_end;
+        }
+        Ok(())
+    }
+
+    /// How the record shows in a listing.
+    fn entry(&self, rec: &Record) -> Result<Entry> {
+        let rr = self.rock(rec)?;
+        let mut name = match (&rr, self.names) {
+            (Some(Rr { name: Some(n), .. }), _) => n.clone(),
+            (_, Names::Joliet) => dir::joliet_name(&rec.ident, rec.off)?,
+            _ => dir::plain_name(&rec.ident),
+        };
+        if name.is_empty() {
+            name = rec.ident.clone();
+        }
+        dir::check_name(&name, rec.off)?;
+        let hidden = rec.flags & FLAG_ASSOCIATED != 0 || rr.as_ref().is_some_and(|r| r.re);
+        let (kind, id) = if let Some(cl) = rr.as_ref().and_then(|r| r.cl) {
+            (FileKind::Dir, self.block_offset(u64::from(cl), "CL link")?)
+        } else if rec.flags & FLAG_DIRECTORY != 0 {
+            (FileKind::Dir, self.data_offset(rec)?)
+        } else {
+            (file_kind(rr.as_ref()), rec.off)
+        };
+        Ok(Entry {
+            name,
+            id,
+            kind,
+            hidden,
+        })
+    }
+
+    /// Streams the visible entries of a directory from `cookie` on.
+    fn entries(
+        &self,
+        d: &Directory,
+        cookie: u64,
+        f: &mut dyn FnMut(u64, Entry) -> Result<bool>,
+    ) -> Result<()> {
+        let mut continuation = false;
+        self.scan(d, cookie, &mut |pos, rec| {
+            // Later sections of a multi-extent file belong to its first record.
+            let was_continuation = continuation;
+            continuation = rec.flags & FLAG_MULTI_EXTENT != 0;
+            if was_continuation || rec.is_dot() || rec.is_dotdot() {
+                return Ok(true);
+            }
+            let e = self.entry(&rec)?;
+            if e.hidden {
+                return Ok(true);
+            }
+            f(pos, e)
+        })
+    }
+
+    /// The parent of a directory: its ".." record, or the Rock Ridge PL link
+    /// of a relocated directory.
+    fn parent(&self, d: &Directory) -> Result<u64> {
+        let rec = self.record_at(d.start + d.dot.len)?;
+        if !rec.is_dotdot() {
+            return Err(Error::corrupt(format!(
+                "iso9660: directory at byte {}: second record is not \"..\"",
+                d.start
+            )));
+        }
+        if let Some(pl) = self.rock(&rec)?.and_then(|r| r.pl) {
+            return self.block_offset(u64::from(pl), "PL link");
+        }
+        self.data_offset(&rec)
+    }
+
+    fn node(&self, id: u64) -> Result<Node> {
+        let rec = self.record_at(id)?;
+        if rec.is_dot() {
+            let d = self.directory(id)?;
+            let rr = self.rock(&d.dot)?;
+            return Ok(Node {
+                kind: FileKind::Dir,
+                size: d.dot.data_len,
+                rec: d.dot,
+                rr,
+                sections: Vec::new(),
+                interleaved: false,
+            });
+        }
+        let rr = self.rock(&rec)?;
+        if rec.is_dotdot()
+            || rec.flags & FLAG_DIRECTORY != 0
+            || rr.as_ref().is_some_and(|r| r.cl.is_some())
+        {
+            return Err(Error::invalid(format!("iso9660: no object {id}")));
+        }
+        let kind = file_kind(rr.as_ref());
+        let mut sections = vec![(self.data_offset(&rec)?, rec.data_len)];
+        let mut interleaved = rec.file_unit_size != 0 || rec.interleave_gap != 0;
+        let mut last = rec.clone();
+        while last.flags & FLAG_MULTI_EXTENT != 0 {
+            if sections.len() >= MAX_FILE_SECTIONS {
+                return Err(Error::limit(format!(
+                    "iso9660: file at byte {id}: more than {MAX_FILE_SECTIONS} sections"
+                )));
+            }
+            let mut next = last.off + last.len;
+            // The next section may start the next sector.
+            let at_end = next % SECTOR == 0
+                || self
+                    .dev
+                    .read_vec_at(next, 1)
+                    .map(|b| b.first() == Some(&0))
+                    .unwrap_or(true);
+            if at_end {
+                next = (next / SECTOR + u64::from(next % SECTOR != 0)) * SECTOR;
+            }
+            let r = self.record_at(next).map_err(|_| {
+                Error::corrupt(format!(
+                    "iso9660: file at byte {id}: multi-extent section {} missing",
+                    sections.len()
+                ))
+            })?;
+            if r.ident != rec.ident || r.flags & FLAG_DIRECTORY != 0 {
+                return Err(Error::corrupt(format!(
+                    "iso9660: file at byte {id}: multi-extent section {} at byte {next} belongs to another file",
+                    sections.len()
+                )));
+            }
+            interleaved |= r.file_unit_size != 0 || r.interleave_gap != 0;
+            sections.push((self.data_offset(&r)?, r.data_len));
+            last = r;
+        }
+        let size = match (&rr, kind) {
+            (Some(Rr { symlink: Some(t), .. }), FileKind::Symlink) => t.len() as u64,
+            (Some(Rr { zf: Some(z), .. }), _) => *z,
+            _ => sections
+                .iter()
+                .try_fold(0u64, |a, s| a.checked_add(s.1))
+                .ok_or_else(|| Error::corrupt(format!("iso9660: file at byte {id}: size overflows")))?,
+        };
+        Ok(Node {
+            kind,
+            rec,
+            rr,
+            size,
+            sections,
+            interleaved,
+        })
+    }
+
+    /// Checks a regular file can be mapped, and that its sections lie in the image.
+    fn plain_sections(&self, id: u64, n: &Node) -> Result<()> {
+        if n.rr.as_ref().is_some_and(|r| r.zf.is_some()) {
+            return Err(Error::unsupported("iso9660 feature: zisofs"));
+        }
+        if n.interleaved {
+            return Err(Error::unsupported("iso9660 feature: interleaved files"));
+        }
+        for &(off, len) in &n.sections {
+            if len > 0 && fsimage_abi::io::check_range(off, len, self.dev.size()).is_err() {
+                return Err(Error::corrupt(format!(
+                    "iso9660: file at byte {id}: extent at byte {off} of {len} bytes runs past the image ({} bytes)",
+                    self.dev.size()
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The kind of a non-directory record from its Rock Ridge entries.
+fn file_kind(rr: Option<&Rr>) -> FileKind {
+    match rr {
+        Some(r) if r.symlink.is_some() => FileKind::Symlink,
+        Some(Rr { mode: Some(m), .. }) => match FileKind::from_mode(*m) {
+            // A directory mode on a record not flagged as one: read its bytes.
+            FileKind::Dir | FileKind::Unknown => FileKind::File,
+            FileKind::Symlink => FileKind::File,
+            k => k,
+        },
+        _ => FileKind::File,
+    }
+}
+
+fn parse_options(options: &[u8]) -> Result<(bool, bool)> {
+    let (mut rock, mut joliet) = (true, true);
+    for opt in options.split(|&b| b == b',') {
+        match opt.trim_ascii() {
+            b"" => {}
+            b"norock" => rock = false,
+            b"nojoliet" => joliet = false,
+            other => {
+                return Err(Error::invalid(format!(
+                    "iso9660: unknown option '{}'",
+                    String::from_utf8_lossy(other)
+                )));
+            }
+        }
+    }
+    Ok((rock, joliet))
+}
+
+impl Filesystem for Iso9660Fs {
+    const NAME: &'static CStr = c"iso9660";
+
+    fn probe(devices: &[Device]) -> Result<u32> {
+        let Some(dev) = devices.first() else {
+            return Ok(0);
+        };
+        Ok(match read_descriptors(dev) {
+            Ok(_) => 90,
+            Err(_) => 0,
+        })
+    }
+
+    fn mount(devices: Vec<Device>, options: &[u8]) -> Result<Self> {
+        let (use_rock, use_joliet) = parse_options(options)?;
+        let Some(dev) = devices.into_iter().next() else {
+            return Err(Error::invalid("iso9660: no device"));
+        };
+        let d = read_descriptors(&dev)?;
+        let mut fs = Iso9660Fs {
+            dev,
+            block_size: d.block_size,
+            root: 0,
+            names: Names::Plain,
+            label: d.label,
+        };
+        fs.root = fs.data_offset(&d.root)?;
+        let root = fs.directory(fs.root)?;
+        if use_rock {
+            // SUSP starts in the root's "." record (SUSP 5.3).
+            let ctx = susp::Ctx {
+                dev: fs.dev(),
+                block_size: fs.block_size,
+                record: root.dot.off,
+            };
+            let rr = susp::parse(&ctx, &root.dot.su, 0)?;
+            if let Some(skip) = rr.sp {
+                fs.names = Names::Rock(skip);
+            } else if rr.any {
+                fs.names = Names::Rock(0);
+            }
+        }
+        if fs.names == Names::Plain && use_joliet {
+            if let Some(j) = d.joliet_root {
+                fs.root = fs.data_offset(&j)?;
+                fs.names = Names::Joliet;
+                fs.directory(fs.root)?;
+            }
+        }
+        Ok(fs)
+    }
+
+    fn root(&self) -> u64 {
+        self.root
+    }
+
+    fn lookup(&self, dir: u64, name: &[u8]) -> Result<u64> {
+        let d = self.directory(dir)?;
+        match name {
+            b"" | b"." => return Ok(dir),
+            b".." => {
+                return if dir == self.root {
+                    Ok(dir)
+                } else {
+                    self.parent(&d)
+                };
+            }
+            _ => {}
+        }
+        let plain = self.names == Names::Plain;
+        let mut found = None;
+        self.entries(&d, 0, &mut |_, e| {
+            let hit = if plain {
+                e.name.eq_ignore_ascii_case(name)
+            } else {
+                e.name == name
+            };
+            if hit {
+                found = Some(e.id);
+            }
+            Ok(!hit)
+        })?;
+        found.ok_or(Error::NotFound)
+    }
+
+    fn stat(&self, id: u64) -> Result<Stat> {
+        let n = self.node(id)?;
+        let mut st = Stat::new(id, n.kind, n.size);
+        let date = time::short(&n.rec.date);
+        st.mtime = date;
+        st.atime = date;
+        st.ctime = date;
+        match &n.rr {
+            Some(rr) if rr.mode.is_some() || rr.any => {
+                st.perm = rr.mode.map_or(0o555, |m| m & 0o7777);
+                st.uid = rr.uid;
+                st.gid = rr.gid;
+                st.nlink = u64::from(rr.nlink.unwrap_or(1));
+                if let Some(ino) = rr.ino.filter(|&i| i != 0) {
+                    st.ino = u64::from(ino);
+                }
+                st.mtime = rr.mtime.unwrap_or(date);
+                st.atime = rr.atime.unwrap_or(st.mtime);
+                st.ctime = rr.ctime.unwrap_or(st.mtime);
+                if matches!(n.kind, FileKind::CharDevice | FileKind::BlockDevice) {
+                    st.rdev = rr.rdev.unwrap_or(0);
+                }
+            }
+            _ => {
+                st.perm = if n.kind == FileKind::Dir { 0o555 } else { 0o444 };
+                st.nlink = if n.kind == FileKind::Dir { 2 } else { 1 };
+            }
+        }
+        Ok(st)
+    }
+
+    fn read(&self, id: u64, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        let n = self.node(id)?;
+        match n.kind {
+            FileKind::Dir => return Err(Error::IsADirectory),
+            FileKind::Symlink => {
+                let t = n.rr.and_then(|r| r.symlink).unwrap_or_default();
+                let start = usize::try_from(offset).unwrap_or(usize::MAX).min(t.len());
+                let k = (t.len() - start).min(buf.len());
+                buf[..k].copy_from_slice(&t[start..start + k]);
+                return Ok(k);
+            }
+            FileKind::File => {}
+            _ => return Ok(0),
+        }
+        self.plain_sections(id, &n)?;
+        let want = n.size.saturating_sub(offset).min(buf.len() as u64);
+        let mut done = 0u64;
+        let mut file_pos = 0u64;
+        for &(dev_off, len) in &n.sections {
+            if done >= want {
+                break;
+            }
+            let pos = offset + done;
+            let sec_end = file_pos + len;
+            if pos < sec_end {
+                let k = (sec_end - pos).min(want - done);
+                let from = usize::try_from(done).unwrap_or(usize::MAX);
+                let to = usize::try_from(done + k).unwrap_or(usize::MAX);
+                let dst = buf.get_mut(from..to).ok_or_else(|| Error::invalid("buffer"))?;
+                self.dev.read_exact_at(dev_off + (pos - file_pos), dst)?;
+                done += k;
+            }
+            file_pos = sec_end;
+        }
+        Ok(usize::try_from(done).unwrap_or(0))
+    }
+
+    fn read_dir(&self, dir: u64, cookie: u64, sink: &mut dyn DirSink) -> Result<()> {
+        let d = self.directory(dir)?;
+        self.entries(&d, cookie, &mut |pos, e| {
+            Ok(sink.push(pos, e.id, e.kind, &e.name))
+        })
+    }
+
+    fn read_link(&self, id: u64) -> Result<Vec<u8>> {
+        let n = self.node(id)?;
+        match (n.kind, n.rr.and_then(|r| r.symlink)) {
+            (FileKind::Symlink, Some(t)) => Ok(t),
+            _ => Err(Error::NotASymlink),
+        }
+    }
+
+    fn extents(&self, id: u64, from: u64, sink: &mut dyn ExtentSink) -> Result<()> {
+        let n = self.node(id)?;
+        match n.kind {
+            FileKind::Dir => return Err(Error::IsADirectory),
+            FileKind::Symlink => {
+                if from < n.size {
+                    sink.push(Extent {
+                        file_offset: from,
+                        length: n.size - from,
+                        kind: ExtentKind::Opaque,
+                        device: 0,
+                        device_offset: 0,
+                    });
+                }
+                return Ok(());
+            }
+            FileKind::File => {}
+            _ => return Ok(()),
+        }
+        self.plain_sections(id, &n)?;
+        let mut file_pos = 0u64;
+        for &(dev_off, len) in &n.sections {
+            let end = file_pos + len;
+            if len > 0 && from < end {
+                let skip = from.saturating_sub(file_pos);
+                let e = Extent {
+                    file_offset: file_pos + skip,
+                    length: len - skip,
+                    kind: ExtentKind::Data,
+                    device: 0,
+                    device_offset: dev_off + skip,
+                };
+                if !sink.push(e) {
+                    return Ok(());
+                }
+            }
+            file_pos = end;
+        }
+        Ok(())
+    }
+
+    fn label(&self) -> Option<Vec<u8>> {
+        Some(self.label.clone())
+    }
+}
+
+fsimage_abi::export_plugin!(Iso9660Fs);

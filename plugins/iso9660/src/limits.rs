@@ -1,0 +1,17 @@
+//! Every bound the reader puts on values read from the image.
+
+/// Volume descriptors read from sector 16 before giving up on a terminator.
+pub const MAX_VOLUME_DESCRIPTORS: u64 = 64;
+/// SUSP continuation areas (CE) followed for one directory record.
+pub const MAX_CE_CHAIN: usize = 32;
+/// Bytes of one continuation area (SUSP puts it inside one logical block; a
+/// little slack for writers that span two).
+pub const MAX_CE_LEN: u32 = 4096;
+/// SUSP entries parsed for one directory record, continuation areas included.
+pub const MAX_SUSP_ENTRIES: usize = 1024;
+/// Bytes of one name (Rock Ridge NM pieces joined).
+pub const MAX_NAME_LEN: usize = 1024;
+/// Bytes of one symlink target (Rock Ridge SL components joined).
+pub const MAX_SYMLINK_LEN: usize = 4096;
+/// Records (sections) of one multi-extent file.
+pub const MAX_FILE_SECTIONS: usize = 1024;
