@@ -59,8 +59,11 @@ pub fn parse(buf: &[u8], off: u64) -> Result<Option<Record>> {
             buf.len()
         )));
     };
-    let (dr, rest) = DirectoryRecord::ref_from_prefix(bytes)
-        .map_err(|_| Error::corrupt(format!("iso9660: directory record at byte {off}: too short")))?;
+    let (dr, rest) = DirectoryRecord::ref_from_prefix(bytes).map_err(|_| {
+        Error::corrupt(format!(
+            "iso9660: directory record at byte {off}: too short"
+        ))
+    })?;
     let nlen = usize::from(dr.length_of_file_identifier);
     let ident = rest.get(..nlen).ok_or_else(|| {
         Error::corrupt(format!(

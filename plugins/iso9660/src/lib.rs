@@ -41,10 +41,10 @@ use fsimage_abi::{
     Device, DirSink, Error, Extent, ExtentKind, ExtentSink, FileKind, Filesystem, ReadAt, Result,
     Stat,
 };
-use limits::{MAX_FILE_SECTIONS, MAX_VOLUME_DESCRIPTORS};
+use limits::{MAX_FILE_SECTIONS, MAX_PATH_TABLE_LEN, MAX_VOLUME_DESCRIPTORS};
 use ondisk::{
-    FLAG_ASSOCIATED, FLAG_DIRECTORY, FLAG_MULTI_EXTENT, SECTOR, STANDARD_ID, VD_PRIMARY,
-    VD_SUPPLEMENTARY, VD_TERMINATOR, VDS_OFFSET, VolumeDescriptor,
+    FLAG_ASSOCIATED, FLAG_DIRECTORY, FLAG_MULTI_EXTENT, PathTableRecord, SECTOR, STANDARD_ID,
+    VD_PRIMARY, VD_SUPPLEMENTARY, VD_TERMINATOR, VDS_OFFSET, VolumeDescriptor,
 };
 use std::ffi::CStr;
 use susp::Rr;
@@ -66,6 +66,8 @@ pub struct Iso9660Fs {
     root: u64,
     names: Names,
     label: Vec<u8>,
+    /// (location in blocks, size in bytes) of the tree's type L path table.
+    path_table: (u64, u32),
 }
 
 /// What the volume descriptor set holds.
@@ -73,8 +75,18 @@ struct Descriptors {
     block_size: u64,
     /// The primary root directory record.
     root: Record,
-    joliet_root: Option<Record>,
+    path_table: (u64, u32),
+    joliet_root: Option<(Record, (u64, u32))>,
     label: Vec<u8>,
+}
+
+/// A descriptor's type L path table: (location, size).
+fn path_table(vd: &VolumeDescriptor) -> (u64, u32) {
+    let [a, b, c, d, ..] = vd.path_tables;
+    (
+        u64::from(u32::from_le_bytes([a, b, c, d])),
+        vd.path_table_size.le.get(),
+    )
 }
 
 /// One directory entry as shown.
@@ -104,8 +116,8 @@ struct Node {
 }
 
 fn read_descriptors(dev: &dyn ReadAt) -> Result<Descriptors> {
-    let mut pvd: Option<(u64, Record, Vec<u8>)> = None;
-    let mut joliet: Option<(u64, Record)> = None;
+    let mut pvd: Option<(u64, Record, Vec<u8>, (u64, u32))> = None;
+    let mut joliet: Option<(u64, Record, (u64, u32))> = None;
     let mut buf = [0u8; SECTOR as usize];
     for i in 0..MAX_VOLUME_DESCRIPTORS {
         let off = VDS_OFFSET + i * SECTOR;
@@ -134,13 +146,14 @@ fn read_descriptors(dev: &dyn ReadAt) -> Result<Descriptors> {
                         "iso9660: primary volume descriptor: logical block size {bs} is not 512, 1024 or 2048"
                     )));
                 }
-                let root = dir::parse(&vd.root_directory_record, off + 156)?
-                    .ok_or_else(|| Error::corrupt("iso9660: primary volume descriptor: no root directory record"))?;
+                let root = dir::parse(&vd.root_directory_record, off + 156)?.ok_or_else(|| {
+                    Error::corrupt("iso9660: primary volume descriptor: no root directory record")
+                })?;
                 let mut label = vd.volume_identifier.to_vec();
                 while matches!(label.last(), Some(b' ' | 0)) {
                     label.pop();
                 }
-                pvd = Some((bs, root, label));
+                pvd = Some((bs, root, label, path_table(vd)));
             }
             VD_SUPPLEMENTARY if joliet.is_none() => {
                 let esc = &vd.escape_sequences[..3];
@@ -148,22 +161,25 @@ fn read_descriptors(dev: &dyn ReadAt) -> Result<Descriptors> {
                 if matches!(esc, b"%/@" | b"%/C" | b"%/E") && vd.volume_flags & 1 == 0 {
                     let bs = u64::from(vd.logical_block_size.le.get());
                     if let Some(root) = dir::parse(&vd.root_directory_record, off + 156)? {
-                        joliet = Some((bs, root));
+                        joliet = Some((bs, root, path_table(vd)));
                     }
                 }
             }
             _ => {}
         }
     }
-    let Some((block_size, root, label)) = pvd else {
+    let Some((block_size, root, label, pt)) = pvd else {
         return Err(Error::corrupt(
             "iso9660: no primary volume descriptor in the descriptor set",
         ));
     };
-    let joliet_root = joliet.filter(|(bs, _)| *bs == block_size).map(|(_, r)| r);
+    let joliet_root = joliet
+        .filter(|(bs, _, _)| *bs == block_size)
+        .map(|(_, r, t)| (r, t));
     Ok(Descriptors {
         block_size,
         root,
+        path_table: pt,
         joliet_root,
         label,
     })
@@ -352,7 +368,59 @@ impl Iso9660Fs {
         if let Some(pl) = self.rock(&rec)?.and_then(|r| r.pl) {
             return self.block_offset(u64::from(pl), "PL link");
         }
-        self.data_offset(&rec)
+        let up = self.data_offset(&rec)?;
+        if up == d.start && d.start != self.root {
+            // A ".." pointing to itself (xorriso 1.5's Joliet trees): the
+            // path table knows the parent.
+            return self.parent_from_path_table(d.start);
+        }
+        Ok(up)
+    }
+
+    /// The parent of the directory at byte `start`, from the path table.
+    fn parent_from_path_table(&self, start: u64) -> Result<u64> {
+        let (loc, size) = self.path_table;
+        let err = |what: String| Error::corrupt(format!("iso9660: path table: {what}"));
+        if size > MAX_PATH_TABLE_LEN {
+            return Err(Error::limit(format!(
+                "iso9660: path table of {size} bytes > {MAX_PATH_TABLE_LEN}"
+            )));
+        }
+        let off = self.block_offset(loc, "path table")?;
+        let table = self
+            .dev
+            .read_vec_at(off, usize::try_from(size).unwrap_or(usize::MAX))
+            .map_err(|e| err(e.to_string()))?;
+        // Directory numbers count records from 1 (ECMA-119 6.9.1).
+        let mut extents: Vec<(u64, u16)> = Vec::new();
+        let mut p = 0usize;
+        while let Some(rest) = table.get(p..) {
+            let Ok((r, _)) = PathTableRecord::ref_from_prefix(rest) else {
+                break;
+            };
+            let n = usize::from(r.length_of_directory_identifier);
+            if n == 0 {
+                break;
+            }
+            let block = u64::from(r.location_of_extent.get())
+                .checked_add(u64::from(r.extended_attribute_record_length))
+                .unwrap_or(u64::MAX);
+            extents.push((block, r.parent_directory_number.get()));
+            p += 8 + n + n % 2;
+        }
+        let me = extents
+            .iter()
+            .find(|(b, _)| b.checked_mul(self.block_size) == Some(start))
+            .ok_or_else(|| err(format!("no entry for the directory at byte {start}")))?;
+        let parent = usize::from(me.1)
+            .checked_sub(1)
+            .and_then(|i| extents.get(i))
+            .ok_or_else(|| err(format!("parent number {} out of range", me.1)))?;
+        let up = self.block_offset(parent.0, "path table entry")?;
+        if up == start {
+            return Err(err(format!("directory at byte {start} is its own parent")));
+        }
+        Ok(up)
     }
 
     fn node(&self, id: u64) -> Result<Node> {
@@ -414,12 +482,19 @@ impl Iso9660Fs {
             last = r;
         }
         let size = match (&rr, kind) {
-            (Some(Rr { symlink: Some(t), .. }), FileKind::Symlink) => t.len() as u64,
+            (
+                Some(Rr {
+                    symlink: Some(t), ..
+                }),
+                FileKind::Symlink,
+            ) => t.len() as u64,
             (Some(Rr { zf: Some(z), .. }), _) => *z,
             _ => sections
                 .iter()
                 .try_fold(0u64, |a, s| a.checked_add(s.1))
-                .ok_or_else(|| Error::corrupt(format!("iso9660: file at byte {id}: size overflows")))?,
+                .ok_or_else(|| {
+                    Error::corrupt(format!("iso9660: file at byte {id}: size overflows"))
+                })?,
         };
         Ok(Node {
             kind,
@@ -508,6 +583,7 @@ impl Filesystem for Iso9660Fs {
             root: 0,
             names: Names::Plain,
             label: d.label,
+            path_table: d.path_table,
         };
         fs.root = fs.data_offset(&d.root)?;
         let root = fs.directory(fs.root)?;
@@ -526,8 +602,9 @@ impl Filesystem for Iso9660Fs {
             }
         }
         if fs.names == Names::Plain && use_joliet {
-            if let Some(j) = d.joliet_root {
+            if let Some((j, pt)) = d.joliet_root {
                 fs.root = fs.data_offset(&j)?;
+                fs.path_table = pt;
                 fs.names = Names::Joliet;
                 fs.directory(fs.root)?;
             }
@@ -592,7 +669,11 @@ impl Filesystem for Iso9660Fs {
                 }
             }
             _ => {
-                st.perm = if n.kind == FileKind::Dir { 0o555 } else { 0o444 };
+                st.perm = if n.kind == FileKind::Dir {
+                    0o555
+                } else {
+                    0o444
+                };
                 st.nlink = if n.kind == FileKind::Dir { 2 } else { 1 };
             }
         }
@@ -627,7 +708,9 @@ impl Filesystem for Iso9660Fs {
                 let k = (sec_end - pos).min(want - done);
                 let from = usize::try_from(done).unwrap_or(usize::MAX);
                 let to = usize::try_from(done + k).unwrap_or(usize::MAX);
-                let dst = buf.get_mut(from..to).ok_or_else(|| Error::invalid("buffer"))?;
+                let dst = buf
+                    .get_mut(from..to)
+                    .ok_or_else(|| Error::invalid("buffer"))?;
                 self.dev.read_exact_at(dev_off + (pos - file_pos), dst)?;
                 done += k;
             }

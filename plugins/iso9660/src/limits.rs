@@ -15,3 +15,6 @@ pub const MAX_NAME_LEN: usize = 1024;
 pub const MAX_SYMLINK_LEN: usize = 4096;
 /// Records (sections) of one multi-extent file.
 pub const MAX_FILE_SECTIONS: usize = 1024;
+/// Bytes of a path table read to find a directory's parent (used only when
+/// a ".." record is unusable, as in xorriso's Joliet trees).
+pub const MAX_PATH_TABLE_LEN: u32 = 4 << 20;

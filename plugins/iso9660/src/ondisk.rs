@@ -138,3 +138,14 @@ pub struct RripZf {
     pub log2_block_size: u8,
     pub uncompressed_size: Both32,
 }
+
+/// Fixed part of a path table record (ECMA-119 9.4), type L (little-endian);
+/// the directory identifier and a pad byte when its length is odd follow.
+#[derive(FromBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(C)]
+pub struct PathTableRecord {
+    pub length_of_directory_identifier: u8,
+    pub extended_attribute_record_length: u8,
+    pub location_of_extent: U32,
+    pub parent_directory_number: U16,
+}

@@ -1,9 +1,7 @@
 //! System Use Sharing Protocol (SUSP, IEEE P1281) entries and the Rock Ridge
 //! (RRIP, IEEE P1282) fields this reader uses.
 
-use crate::limits::{
-    MAX_CE_CHAIN, MAX_CE_LEN, MAX_NAME_LEN, MAX_SUSP_ENTRIES, MAX_SYMLINK_LEN,
-};
+use crate::limits::{MAX_CE_CHAIN, MAX_CE_LEN, MAX_NAME_LEN, MAX_SUSP_ENTRIES, MAX_SYMLINK_LEN};
 use crate::ondisk::{RripLink, RripPx, RripZf, SuspCe, SuspHeader, SuspSp};
 use fsimage_abi::{Error, ReadAt, Result, Timespec};
 use zerocopy::FromBytes;
@@ -142,7 +140,9 @@ pub fn parse(ctx: &Ctx, su: &[u8], skip: usize) -> Result<Rr> {
                 }
                 b"NM" => {
                     rr.any = true;
-                    let flags = *data.first().ok_or_else(|| corrupt(ctx, "NM entry too short"))?;
+                    let flags = *data
+                        .first()
+                        .ok_or_else(|| corrupt(ctx, "NM entry too short"))?;
                     if flags & 0x06 != 0 {
                         rr.name_is_dot = true;
                     } else if nm_open {
@@ -240,9 +240,12 @@ fn parse_sl(ctx: &Ctx, data: &[u8], st: &mut SlState) -> Result<()> {
             return Err(corrupt(ctx, "SL component record cut short"));
         };
         let len = usize::from(len);
-        let content = comps
-            .get(2..2 + len)
-            .ok_or_else(|| corrupt(ctx, format!("SL component of {len} bytes runs past its entry")))?;
+        let content = comps.get(2..2 + len).ok_or_else(|| {
+            corrupt(
+                ctx,
+                format!("SL component of {len} bytes runs past its entry"),
+            )
+        })?;
         comps = &comps[2 + len..];
         let text: &[u8] = if flags & 0x02 != 0 {
             b"."

@@ -190,7 +190,11 @@ pub fn walk(fs: &Iso9660Fs, dev: &dyn ReadAt, chunk: usize, modes: bool) -> Vec<
                 FileKind::File => {
                     let sha = hash_via_extents(fs, dev, id, st.size);
                     let data = fsimage_abi::sdk::read_all(fs, id, 64 << 20).unwrap();
-                    assert_eq!(fsimage_testkit::sha256_hex(&data), sha, "{p}: read vs extents");
+                    assert_eq!(
+                        fsimage_testkit::sha256_hex(&data),
+                        sha,
+                        "{p}: read vs extents"
+                    );
                     Want {
                         kind: 'f',
                         path: p,
