@@ -70,6 +70,9 @@ pub struct Iso9660Fs {
     path_table: (u64, u32),
 }
 
+/// (location in blocks, size in bytes) of a type L path table.
+type PathTable = (u64, u32);
+
 /// What the volume descriptor set holds.
 struct Descriptors {
     block_size: u64,
@@ -116,8 +119,8 @@ struct Node {
 }
 
 fn read_descriptors(dev: &dyn ReadAt) -> Result<Descriptors> {
-    let mut pvd: Option<(u64, Record, Vec<u8>, (u64, u32))> = None;
-    let mut joliet: Option<(u64, Record, (u64, u32))> = None;
+    let mut pvd: Option<(u64, Record, Vec<u8>, PathTable)> = None;
+    let mut joliet: Option<(u64, Record, PathTable)> = None;
     let mut buf = [0u8; SECTOR as usize];
     for i in 0..MAX_VOLUME_DESCRIPTORS {
         let off = VDS_OFFSET + i * SECTOR;
@@ -205,7 +208,7 @@ impl Iso9660Fs {
 
     /// Byte offset of a record's data (after its extended attribute record).
     fn data_offset(&self, rec: &Record) -> Result<u64> {
-        let block = rec.extent.checked_add(rec.ear).unwrap_or(u64::MAX);
+        let block = rec.extent.saturating_add(rec.ear);
         let off = block.checked_mul(self.block_size).ok_or_else(|| {
             Error::corrupt(format!(
                 "iso9660: directory record at byte {}: extent location overflows",
@@ -257,7 +260,7 @@ impl Iso9660Fs {
                 dot.extent
             )));
         }
-        let end = id.checked_add(dot.data_len).unwrap_or(u64::MAX);
+        let end = id.saturating_add(dot.data_len);
         if end > self.dev.size() {
             return Err(Error::corrupt(format!(
                 "iso9660: directory at byte {id}: extent of {} bytes runs past the image ({} bytes)",
@@ -403,8 +406,7 @@ impl Iso9660Fs {
                 break;
             }
             let block = u64::from(r.location_of_extent.get())
-                .checked_add(u64::from(r.extended_attribute_record_length))
-                .unwrap_or(u64::MAX);
+                .saturating_add(u64::from(r.extended_attribute_record_length));
             extents.push((block, r.parent_directory_number.get()));
             p += 8 + n + n % 2;
         }

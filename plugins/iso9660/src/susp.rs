@@ -191,11 +191,8 @@ pub fn parse(ctx: &Ctx, su: &[u8], skip: usize) -> Result<Rr> {
                         .0;
                     rr.zf = Some(u64::from(z.uncompressed_size.le.get()));
                 }
-                b"RR" | b"ER" | b"ES" | b"PD" | b"SF" | b"AA" | b"AL" => {
-                    if &h.signature == b"RR" {
-                        rr.any = true;
-                    }
-                }
+                // RRIP 1.09's "RR" flags entry.
+                b"RR" => rr.any = true,
                 _ => {}
             }
             pos += len;
