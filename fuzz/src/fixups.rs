@@ -3,9 +3,27 @@
 use super::sparse::SparseImage;
 use fsimage_abi::ReadAt;
 
+/// An image the fix-ups can write to (a fuzz input, a gauntlet mutation).
+pub trait Patch: ReadAt {
+    /// Overlays `bytes` at `off`.
+    fn put(&mut self, off: u64, bytes: &[u8]);
+}
+
+impl Patch for SparseImage {
+    fn put(&mut self, off: u64, bytes: &[u8]) {
+        SparseImage::put(self, off, bytes);
+    }
+}
+
+fn le64(img: &dyn ReadAt, off: u64) -> u64 {
+    let mut b = [0u8; 8];
+    let _ = img.read_exact_at(off, &mut b);
+    u64::from_le_bytes(b)
+}
+
 /// The GPT header at `lba` (sector size `ss`), if it carries "EFI PART":
 /// recomputes the entry array's CRC32, then the header's own.
-pub fn fix_gpt_header(img: &mut SparseImage, ss: u64, lba: u64) {
+pub fn fix_gpt_header<P: Patch>(img: &mut P, ss: u64, lba: u64) {
     let Some(at) = lba.checked_mul(ss) else {
         return;
     };
@@ -35,9 +53,9 @@ pub fn fix_gpt_header(img: &mut SparseImage, ss: u64, lba: u64) {
 
 /// Fixes both GPT headers (primary at LBA 1, backup where the primary says
 /// and at the last LBA) for 512- and 4096-byte sectors.
-pub fn fix_gpt(img: &mut SparseImage) {
+pub fn fix_gpt<P: Patch>(img: &mut P) {
     for ss in [512u64, 4096] {
-        let alt = img.le64(ss + 32);
+        let alt = le64(img, ss + 32);
         fix_gpt_header(img, ss, 1);
         fix_gpt_header(img, ss, alt);
         if let Some(last) = (img.size() / ss).checked_sub(1) {
@@ -47,7 +65,7 @@ pub fn fix_gpt(img: &mut SparseImage) {
 }
 
 /// Makes the Sun label's XOR checksum come out (if DKL_MAGIC is there).
-pub fn fix_sun(img: &mut SparseImage) {
+pub fn fix_sun<P: Patch>(img: &mut P) {
     let mut s = [0u8; 512];
     if img.read_exact_at(0, &mut s).is_err() || s[508..510] != [0xDA, 0xBE] {
         return;

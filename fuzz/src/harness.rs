@@ -73,6 +73,7 @@ unsafe impl GlobalAlloc for CountingAlloc {
 #[derive(Debug)]
 pub struct CaseStats {
     /// Wall time.
+    #[allow(dead_code)]
     pub elapsed: Duration,
     /// Most bytes the case thread held at once.
     #[allow(dead_code)]

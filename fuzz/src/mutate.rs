@@ -70,6 +70,11 @@ impl Mutated {
         self.size = self.size.min(size);
     }
 
+    /// The patches, in the order they apply (later ones win).
+    pub fn patches(&self) -> &[(u64, Vec<u8>)] {
+        &self.patches
+    }
+
     /// The whole mutated image as bytes (to write to a file).
     pub fn to_vec(&self) -> Vec<u8> {
         let mut v = vec![0u8; self.size as usize];
