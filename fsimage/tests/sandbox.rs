@@ -521,3 +521,34 @@ fn a_worker_killed_between_calls_fails_the_next_call_without_sigpipe() {
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
     assert_healthy(&reg, fds);
 }
+
+#[test]
+fn an_extent_outside_the_partition_is_refused() {
+    let _g = serial();
+    let reg = hostile_registry();
+    let disk = image("disk/dev-gpt");
+    // Partition 3 (linux-root): 16 MiB at 10 MiB, with more partitions
+    // after it, so an extent past its end still lies inside the image.
+    let fs = OpenOptions::new()
+        .registry(reg.clone())
+        .fs("hostile")
+        .partition("3")
+        .open(&disk)
+        .unwrap();
+    assert_eq!(fs.offset(), 20480 * 512);
+    let file = fsimage::FileImage::open(&disk).unwrap();
+    let mut want = vec![0u8; 4096];
+    file.read_exact_at(fs.offset(), &mut want).unwrap();
+    drop(file);
+    // /data's extent is relative to the partition.
+    assert_eq!(fs.read("/data").unwrap(), want);
+    let err = fs.read("/badextent").unwrap_err().to_string();
+    assert!(
+        err.contains("lies outside the device (16777216 bytes)"),
+        "{err}"
+    );
+    assert_eq!(
+        fs.read("/hello").unwrap(),
+        b"hello from the hostile plugin\n"
+    );
+}
