@@ -27,6 +27,7 @@ use volume::Volume;
 const ROOT_INO: u64 = 2;
 
 /// A mounted UFS1 or UFS2 filesystem.
+#[derive(Debug)]
 pub struct UfsFs {
     vol: Volume,
 }

@@ -5,6 +5,7 @@ use crate::inode::{self, Inode};
 use crate::superblock::Geometry;
 use fsimage_abi::{Device, Error, ReadAt, Result};
 
+#[derive(Debug)]
 pub struct Volume {
     pub dev: Device,
     pub geo: Geometry,
