@@ -428,7 +428,8 @@ ssize_t fsi_pread_file(fsi_file_t *file, void *buf, size_t nbytes, uint64_t off)
 
 /**
  * Replaces the image's boot string with a zeroed buffer of `len` bytes
- * that the caller may fill in, and returns it (NULL with errno ENOMEM).
+ * that the caller may fill in, and returns it (NULL with errno ENOMEM,
+ * also for more than 1 MiB).
  * It stays valid until `fsi_bootstring_free`, the next
  * `fsi_bootstring_alloc` or `fsi_close_fsimage`.
  *

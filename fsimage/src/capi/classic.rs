@@ -248,8 +248,12 @@ pub unsafe extern "C" fn fsi_pread_file(
     })
 }
 
+/// Largest buffer `fsi_bootstring_alloc` hands out (1 MiB).
+const MAX_BOOTSTRING: usize = 1 << 20;
+
 /// Replaces the image's boot string with a zeroed buffer of `len` bytes
-/// that the caller may fill in, and returns it (NULL with errno ENOMEM).
+/// that the caller may fill in, and returns it (NULL with errno ENOMEM,
+/// also for more than 1 MiB).
 /// It stays valid until `fsi_bootstring_free`, the next
 /// `fsi_bootstring_alloc` or `fsi_close_fsimage`.
 ///
@@ -260,6 +264,14 @@ pub unsafe extern "C" fn fsi_bootstring_alloc(fsi: *mut fsi_t, len: libc::size_t
     guard(ptr::null_mut(), || {
         // SAFETY: the caller passes a live handle.
         let fsi = unsafe { handle(fsi, "fsi")? };
+        // A boot string is a kernel command-line fragment; a larger request
+        // is a caller bug, not something to commit memory for.
+        if len > MAX_BOOTSTRING {
+            return Err(CError::new(
+                libc::ENOMEM,
+                format!("boot string of {len} bytes exceeds {MAX_BOOTSTRING}"),
+            ));
+        }
         let len = len.max(1);
         let mut v: Vec<u8> = Vec::new();
         v.try_reserve_exact(len)
