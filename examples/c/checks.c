@@ -163,6 +163,10 @@ int main(int argc, char **argv)
 	expect(fsi_file_exists(fs, dir) == 1 && fsi_file_exists(fs, file) == 1,
 	    "fsi_file_exists on a directory and a file");
 
+	errno = 0;
+	expect(fsi_bootstring_alloc(fs, (size_t)-1) == NULL &&
+	    errno == ENOMEM, "absurd boot string size: NULL, ENOMEM");
+
 	/* Versioned out-struct: an older caller's smaller struct. */
 	{
 		fsi_stat_t st;

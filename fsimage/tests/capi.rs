@@ -611,6 +611,22 @@ fn gpt_partition_by_offset() {
     check_fsils(&img, &["-o", "10485760"], "disk/dev-gpt.p3", false);
 }
 
+/// Symlinks are followed inside the image; a loop is ELOOP.
+#[test]
+fn symlinks_from_c() {
+    have_ext2_plugin();
+    let img = image("ext/ext4-symlinks");
+    let want = sha_of("ext/ext4-symlinks", "/etc/hostname");
+    for link in ["/abs", "/chain0", "/chain23"] {
+        let out = ok(cmd(example("fsicat"), false).arg(&img).arg(link));
+        assert_eq!(sha256_hex(&out.stdout), want, "{link}");
+    }
+    let out = run(cmd(example("fsicat"), false).arg(&img).arg("/a"));
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("Too many levels of symbolic links"), "{err}");
+}
+
 /// Image path with spaces, file name with a space.
 #[test]
 fn names_with_spaces() {
