@@ -98,6 +98,8 @@ struct Entry {
     id: u64,
     kind: FileKind,
     hidden: bool,
+    /// Reached through a Rock Ridge CL link.
+    relocated: bool,
 }
 
 /// A directory: its data range and its "." record.
@@ -320,6 +322,7 @@ impl Iso9660Fs {
         }
         dir::check_name(&name, rec.off)?;
         let hidden = rec.flags & FLAG_ASSOCIATED != 0 || rr.as_ref().is_some_and(|r| r.re);
+        let relocated = rr.as_ref().is_some_and(|r| r.cl.is_some());
         let (kind, id) = if let Some(cl) = rr.as_ref().and_then(|r| r.cl) {
             (FileKind::Dir, self.block_offset(u64::from(cl), "CL link")?)
         } else if rec.flags & FLAG_DIRECTORY != 0 {
@@ -332,6 +335,7 @@ impl Iso9660Fs {
             id,
             kind,
             hidden,
+            relocated,
         })
     }
 
@@ -354,8 +358,32 @@ impl Iso9660Fs {
             if e.hidden {
                 return Ok(true);
             }
+            if e.relocated {
+                self.check_relocated(e.id, d.start, rec.off)?;
+            }
             f(pos, e)
         })
+    }
+
+    /// A CL link must lead to a directory whose ".." carries a PL link back
+    /// to the directory holding the CL (RRIP 4.1.5): this refuses CL links
+    /// that would make a directory its own descendant.
+    fn check_relocated(&self, target: u64, holder: u64, cl_record: u64) -> Result<()> {
+        let bad = |why: &str| {
+            Error::corrupt(format!(
+                "iso9660: CL link at byte {cl_record} to the directory at byte {target}: {why}"
+            ))
+        };
+        if target == holder {
+            return Err(bad("points to the directory holding it"));
+        }
+        let d = self.directory(target).map_err(|e| bad(&e.to_string()))?;
+        let dotdot = self.record_at(d.start + d.dot.len)?;
+        let pl = self.rock(&dotdot)?.and_then(|r| r.pl);
+        match pl.and_then(|b| u64::from(b).checked_mul(self.block_size)) {
+            Some(p) if p == holder => Ok(()),
+            _ => Err(bad("its \"..\" has no PL link back")),
+        }
     }
 
     /// The parent of a directory: its ".." record, or the Rock Ridge PL link
@@ -542,6 +570,14 @@ fn file_kind(rr: Option<&Rr>) -> FileKind {
     }
 }
 
+/// Any failure to read the root directory is a corrupt volume.
+fn root_error(root: u64, e: Error) -> Error {
+    match e {
+        Error::Corrupt(_) | Error::Io(_) | Error::Limit(_) => e,
+        other => Error::corrupt(format!("iso9660: root directory at byte {root}: {other}")),
+    }
+}
+
 fn parse_options(options: &[u8]) -> Result<(bool, bool)> {
     let (mut rock, mut joliet) = (true, true);
     for opt in options.split(|&b| b == b',') {
@@ -588,7 +624,7 @@ impl Filesystem for Iso9660Fs {
             path_table: d.path_table,
         };
         fs.root = fs.data_offset(&d.root)?;
-        let root = fs.directory(fs.root)?;
+        let root = fs.directory(fs.root).map_err(|e| root_error(fs.root, e))?;
         if use_rock {
             // SUSP starts in the root's "." record (SUSP 5.3).
             let ctx = susp::Ctx {
@@ -608,7 +644,7 @@ impl Filesystem for Iso9660Fs {
                 fs.root = fs.data_offset(&j)?;
                 fs.path_table = pt;
                 fs.names = Names::Joliet;
-                fs.directory(fs.root)?;
+                fs.directory(fs.root).map_err(|e| root_error(fs.root, e))?;
             }
         }
         Ok(fs)
