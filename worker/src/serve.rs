@@ -60,9 +60,24 @@ fn read_frame() -> std::io::Result<Vec<u8>> {
     Ok(body)
 }
 
-/// A device the plugin reads: every read is a SOURCE_READ to the host.
+/// Bytes fetched from the host per cached block.
+const BLOCK: u64 = 64 * 1024;
+/// Blocks cached per device (4 MiB).
+const CACHE_BLOCKS: usize = 64;
+
+/// A device the plugin reads: every read is a SOURCE_READ to the host, but
+/// small reads fetch and keep whole 64 KiB blocks, since plugins read
+/// metadata in many small neighbouring pieces and each fetch is a round
+/// trip. The image is read-only, so the cache never goes stale.
 struct RemoteDevice {
     spec: DevSpec,
+    cache: Mutex<BlockCache>,
+}
+
+#[derive(Default)]
+struct BlockCache {
+    blocks: HashMap<u64, (Arc<Vec<u8>>, u64)>,
+    tick: u64,
 }
 
 /// The host broke the protocol while answering a device read: nothing
@@ -116,6 +131,43 @@ impl RemoteDevice {
     }
 }
 
+impl RemoteDevice {
+    fn new(spec: DevSpec) -> RemoteDevice {
+        RemoteDevice {
+            spec,
+            cache: Mutex::new(BlockCache::default()),
+        }
+    }
+
+    /// Block `b` (index), from the cache or the host.
+    fn block(&self, b: u64) -> Result<Arc<Vec<u8>>> {
+        let mut c = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        c.tick += 1;
+        let tick = c.tick;
+        if let Some((data, used)) = c.blocks.get_mut(&b) {
+            *used = tick;
+            return Ok(data.clone());
+        }
+        let start = b * BLOCK;
+        let len = BLOCK.min(self.spec.size - start) as usize;
+        let mut data = vec![0u8; len];
+        self.read_chunk(start, &mut data)?;
+        let data = Arc::new(data);
+        if c.blocks.len() >= CACHE_BLOCKS {
+            let oldest = c
+                .blocks
+                .iter()
+                .min_by_key(|(_, (_, u))| *u)
+                .map(|(k, _)| *k);
+            if let Some(k) = oldest {
+                c.blocks.remove(&k);
+            }
+        }
+        c.blocks.insert(b, (data.clone(), tick));
+        Ok(data)
+    }
+}
+
 impl ReadAt for RemoteDevice {
     fn size(&self) -> u64 {
         self.spec.size
@@ -123,6 +175,23 @@ impl ReadAt for RemoteDevice {
 
     fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
         check_range(offset, buf.len() as u64, self.spec.size)?;
+        if buf.len() as u64 <= BLOCK {
+            // At most two blocks; in range, so no overflow below.
+            let mut done = 0usize;
+            while done < buf.len() {
+                let pos = offset + done as u64;
+                let block = self.block(pos / BLOCK)?;
+                let within = (pos % BLOCK) as usize;
+                let avail = block.get(within..).unwrap_or_default();
+                let n = avail.len().min(buf.len() - done);
+                if n == 0 {
+                    return Err(Error::Io("device block shorter than its size".into()));
+                }
+                buf[done..done + n].copy_from_slice(&avail[..n]);
+                done += n;
+            }
+            return Ok(());
+        }
         let mut off = offset;
         for chunk in buf.chunks_mut(MAX_SOURCE_READ as usize) {
             self.read_chunk(off, chunk)?;
@@ -135,7 +204,7 @@ impl ReadAt for RemoteDevice {
 fn devices(specs: &[DevSpec]) -> Vec<Arc<dyn ReadAt>> {
     specs
         .iter()
-        .map(|&spec| Arc::new(RemoteDevice { spec }) as Arc<dyn ReadAt>)
+        .map(|&spec| Arc::new(RemoteDevice::new(spec)) as Arc<dyn ReadAt>)
         .collect()
 }
 

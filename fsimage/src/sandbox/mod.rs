@@ -368,6 +368,7 @@ impl Session {
             handle,
             slots,
             name: plugin.name().to_owned(),
+            cache: Mutex::new(MetaCache::default()),
         })
     }
 }
@@ -378,6 +379,21 @@ pub struct SandboxMount {
     handle: u32,
     slots: Vec<u32>,
     name: String,
+    cache: Mutex<MetaCache>,
+}
+
+/// Entries kept in each of the lookup and stat caches.
+const META_CACHE: usize = 4096;
+/// Longest name whose lookup is cached.
+const META_NAME: usize = 255;
+
+/// Answers already had from the worker: the image is read-only, so a
+/// lookup or stat answers the same every time, and path walking repeats
+/// them a lot (each costs a round trip). Bounded: cleared when full.
+#[derive(Default)]
+struct MetaCache {
+    lookups: std::collections::HashMap<(u64, Vec<u8>), u64>,
+    stats: std::collections::HashMap<u64, Stat>,
 }
 
 impl Drop for SandboxMount {
@@ -391,6 +407,10 @@ fn unexpected(op: &str) -> AbiError {
 }
 
 impl SandboxMount {
+    fn meta(&self) -> std::sync::MutexGuard<'_, MetaCache> {
+        self.cache.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn call<T>(
         &self,
         req: &Request<'_>,
@@ -427,18 +447,39 @@ impl Mount for SandboxMount {
         if name.len() > 65536 {
             return Err(AbiError::limit("name longer than 64 KiB"));
         }
-        self.id(&Request::Lookup {
+        let key = (dir, name.to_vec());
+        if let Some(&id) = self.meta().lookups.get(&key) {
+            return Ok(id);
+        }
+        let id = self.id(&Request::Lookup {
             handle: self.handle,
             dir,
             name,
-        })
+        })?;
+        if name.len() <= META_NAME {
+            let mut c = self.meta();
+            if c.lookups.len() >= META_CACHE {
+                c.lookups.clear();
+            }
+            c.lookups.insert(key, id);
+        }
+        Ok(id)
     }
 
     fn stat(&self, id: u64) -> AbiResult<Stat> {
-        self.call(&Request::Stat(self.handle, id), |r| match r {
+        if let Some(s) = self.meta().stats.get(&id) {
+            return Ok(s.clone());
+        }
+        let st = self.call(&Request::Stat(self.handle, id), |r| match r {
             Reply::Stat(s) => Ok(s),
             _ => Err(unexpected("stat")),
-        })
+        })?;
+        let mut c = self.meta();
+        if c.stats.len() >= META_CACHE {
+            c.stats.clear();
+        }
+        c.stats.insert(id, st.clone());
+        Ok(st)
     }
 
     fn read(&self, id: u64, offset: u64, buf: &mut [u8]) -> AbiResult<usize> {
