@@ -23,7 +23,10 @@
 //! ([`crate::plugin::check_extents`]) and reads the image itself, so
 //! sandboxed bulk reads run at `pread` speed. Only data the plugin must
 //! transform (compressed, inline, checksummed) comes back in READ replies,
-//! up to [`protocol::MAX_READ`] bytes each.
+//! up to [`protocol::MAX_READ`] bytes each. Round trips are what a
+//! sandboxed call costs, so the host remembers a mount's lookups and stats
+//! (bounded; the image is read-only, so they never change), the probes of
+//! one open, and the worker fetches device bytes in cached 64 KiB blocks.
 //!
 //! # Lock-down, per platform
 //! | measure | Linux | other Unixes |
