@@ -18,7 +18,9 @@
 //!   to itself is refused;
 //! - any other object's id is the byte offset of its (first) directory
 //!   record. Hard links are separate records: `stat.ino` is the Rock Ridge
-//!   PX serial number when recorded (the same for all links), else the id.
+//!   PX serial number when recorded (RRIP 1.12); else, for a file whose PX
+//!   link count is above 1, the byte offset of its data (links share the
+//!   extent: xorriso 1.5 records no serial numbers); else the id.
 //!
 //! Without Rock Ridge there are no permissions: `stat` reports 0o555 for
 //! directories and 0o444 for files, uid/gid 0, nlink 1 (2 for directories),
@@ -698,6 +700,12 @@ impl Filesystem for Iso9660Fs {
                 st.nlink = u64::from(rr.nlink.unwrap_or(1));
                 if let Some(ino) = rr.ino.filter(|&i| i != 0) {
                     st.ino = u64::from(ino);
+                } else if st.nlink > 1 && n.kind == FileKind::File && n.size > 0 {
+                    // Hard links without RRIP 1.12 serial numbers share one
+                    // extent: its byte offset is the inode number.
+                    if let Some(&(off, _)) = n.sections.first() {
+                        st.ino = off;
+                    }
                 }
                 st.mtime = rr.mtime.unwrap_or(date);
                 st.atime = rr.atime.unwrap_or(st.mtime);

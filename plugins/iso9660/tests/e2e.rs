@@ -12,6 +12,7 @@ const ISOS: &[&str] = &[
     "iso9660/iso-rr",
     "iso9660/iso-rr-joliet",
     "iso9660/iso-genisoimage-rj",
+    "iso9660/iso-eltorito-full",
 ];
 
 /// The manifest's sha256 of the entry whose path is `path` ignoring ASCII case.

@@ -37,3 +37,36 @@ fn genisoimage_relocated_directories() {
 fn small_read_dir_chunks() {
     check_fixture("iso9660/iso-rr", "", 1);
 }
+
+/// El Torito boot record (the catalog is a plain file), a 3000-entry
+/// directory over many sectors, an 8 MiB file, hard links.
+#[test]
+fn eltorito_full() {
+    check_fixture("iso9660/iso-eltorito-full", "", 100_000);
+}
+
+#[test]
+fn eltorito_full_hard_links_share_an_inode_number() {
+    let fs = mount("iso9660/iso-eltorito-full", "").unwrap();
+    let want = manifest("iso9660/iso-eltorito-full");
+    // mktree.py links /etc/hostname.hardlink to /etc/hostname.
+    let mut by_ino = std::collections::HashMap::<u64, Vec<String>>::new();
+    for w in want
+        .iter()
+        .filter(|w| w.kind == 'f' && w.path.starts_with("/etc/"))
+    {
+        let id = fsimage_abi::sdk::lookup_path(&fs, w.path.as_bytes()).unwrap();
+        let st = fsimage_abi::Filesystem::stat(&fs, id).unwrap();
+        by_ino.entry(st.ino).or_default().push(w.path.clone());
+    }
+    let shared: Vec<_> = by_ino.values().filter(|v| v.len() > 1).collect();
+    assert_eq!(shared.len(), 1, "hard links seen: {shared:?}");
+    for paths in shared {
+        let ids: Vec<u64> = paths
+            .iter()
+            .map(|p| fsimage_abi::sdk::lookup_path(&fs, p.as_bytes()).unwrap())
+            .collect();
+        let st = fsimage_abi::Filesystem::stat(&fs, ids[0]).unwrap();
+        assert!(st.nlink >= 2, "{paths:?}: nlink {}", st.nlink);
+    }
+}
