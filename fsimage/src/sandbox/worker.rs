@@ -519,3 +519,30 @@ impl Worker {
         Self::drop_slots(&mut io, slots);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn messages_name_what_happened() {
+        assert_eq!(human(Duration::from_secs(5)), "5 s");
+        assert_eq!(human(Duration::from_millis(250)), "250 ms");
+        let sig = |s: i32| ExitStatus::from_raw(s);
+        assert_eq!(describe_exit(sig(11)), "crashed (SIGSEGV)");
+        assert_eq!(
+            describe_exit(sig(31)),
+            "was killed for a forbidden system call (SIGSYS)"
+        );
+        assert_eq!(
+            describe_exit(sig(24)),
+            "exceeded its CPU time limit (SIGXCPU)"
+        );
+        assert_eq!(
+            describe_exit(sig(3 << 8)),
+            "exited unexpectedly with status 3"
+        );
+        assert_eq!(signal_name(64), "signal 64");
+    }
+}
