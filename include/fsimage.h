@@ -137,7 +137,8 @@ typedef struct fsi_open_options_t {
   uint64_t offset;
   /**
    * Partition id as `fsimage-ls --partitions` prints it (`"1"`, `"5"`,
-   * `"1s0"`, `"0"` for the whole disk), or NULL.
+   * `"1.0"` for slice 0 of a Solaris VTOC in fdisk partition 1, `"s0"`
+   * for a Sun label slice, `"0"` for the whole disk), or NULL.
    */
   const char *partition;
   /**
@@ -316,7 +317,9 @@ typedef struct fsi_partition_t {
   uint64_t attributes;
   /**
    * Id to open it by (`fsi_open_options_t.partition`): `"1"`, `"5"`,
-   * `"1s0"` (slice 0 of a VTOC in fdisk partition 1), `"0"` (whole disk).
+   * `"1.0"` (slice 0 of a VTOC in fdisk partition 1), `"s0"` (a Sun label
+   * slice), `"0"` (the whole disk: listed only when there is no table, but
+   * it always opens by id).
    */
   const char *id;
   /**
@@ -564,8 +567,8 @@ int fsi_closedir(fsi_dir_t *dir);
 /**
  * Reads the partition table of the image file `path` (MBR with logical
  * partitions, GPT, Solaris VTOC, Sun label; an image without a table has
- * one entry, id `"0"`, the whole disk). NULL with errno (ENOENT, EIO for an
- * unreadable table) on failure. Free it with `fsi_partitions_free`.
+ * one entry, id `"0"`, the whole disk). NULL with errno (ENOENT, EIO for
+ * an unreadable table) on failure. Free it with `fsi_partitions_free`.
  *
  * # Safety
  * `path` is a NUL-terminated string.

@@ -514,8 +514,8 @@ fn ext4_through_the_extended_api() {
 }
 
 /// The `## Partitions holding filesystems` rows of a `.parts` file:
-/// (id without the `p`, start, size, manifest name).
-fn parts_table(disk: &str) -> Vec<(String, u64, u64, String)> {
+/// (canonical id, start, size, filesystem, manifest name).
+fn parts_table(disk: &str) -> Vec<(String, u64, u64, String, String)> {
     let text =
         std::fs::read_to_string(workspace_root().join(format!("fixtures/disk/{disk}.parts")))
             .expect("parts file");
@@ -535,9 +535,10 @@ fn parts_table(disk: &str) -> Vec<(String, u64, u64, String)> {
         }
         let manifest = cols[7].trim_end_matches(".manifest").to_owned();
         rows.push((
-            cols[0].trim_start_matches('p').to_owned(),
+            fsimage::disk::canonical_id(cols[0]),
             cols[1].parse().expect("start"),
             cols[2].parse().expect("size"),
+            cols[5].to_owned(),
             manifest,
         ));
     }
@@ -545,61 +546,77 @@ fn parts_table(disk: &str) -> Vec<(String, u64, u64, String)> {
     rows
 }
 
-/// With no offset or partition, `fsi_open_image` mounts the filesystem
-/// pygrub would boot from (the `.parts` file's "first offset holding a
-/// filesystem").
+/// With no offset or partition, `fsi_open_image` mounts the filesystem the
+/// core's root choice picks (the one the Rust API opens by default).
 #[test]
 fn root_choice_from_c() {
     have_ext2_plugin();
     for disk in ["dev-gpt", "dev-mbr-logical", "dev-mbr-primaries"] {
-        let text =
-            std::fs::read_to_string(workspace_root().join(format!("fixtures/disk/{disk}.parts")))
-                .expect("parts file");
-        let line = text
-            .lines()
-            .find(|l| l.starts_with("first offset holding a filesystem:"))
-            .expect("pygrub's choice in the parts file");
-        let part = line
-            .split('(')
-            .nth(1)
-            .and_then(|r| r.split(',').next())
-            .expect("partition name");
         let img = image(&format!("disk/{disk}"));
-        check_fsils(&img, &[], &format!("disk/{disk}.{part}"), false);
+        let fs = fsimage::OpenOptions::new()
+            .open(&img)
+            .unwrap_or_else(|e| panic!("{disk}: {e}"));
+        let id = fs.partition().unwrap_or("0").to_owned();
+        let (.., manifest_name) = parts_table(disk)
+            .into_iter()
+            .find(|row| row.0 == id)
+            .unwrap_or_else(|| panic!("{disk}: root partition {id} not in the parts file"));
+        check_fsils(&img, &[], &format!("disk/{manifest_name}"), false);
     }
 }
 
+/// The plugin that reads a `.parts` file's filesystem column, if built.
+fn plugin_for(fs: &str) -> Option<&'static str> {
+    let name = match fs {
+        f if f.starts_with("ext") => "ext2",
+        f if f.starts_with("ufs") => "ufs",
+        "iso9660" => "iso9660",
+        _ => return None,
+    };
+    target_dir()
+        .join(format!("libfsimage_plugin_{name}.so"))
+        .exists()
+        .then_some(name)
+}
+
 /// `fsi_list_partitions` finds every partition the `.parts` file lists,
-/// where it says; each opens by id and lists as its manifest says.
+/// where it says; each one a built plugin reads opens by id and lists as
+/// its manifest says.
 #[test]
 fn partitions_from_c() {
     have_ext2_plugin();
-    for disk in ["dev-gpt", "dev-mbr-logical"] {
+    let mut checked = 0;
+    for disk in [
+        "dev-gpt",
+        "dev-mbr-logical",
+        "dev-mbr-primaries",
+        "dev-mbr-ebr-unsorted",
+        "dev-isohybrid",
+        "dev-solaris-x86",
+        "dev-sun-sparc",
+        "dev-whole-disk-ext4",
+    ] {
         let img = image(&format!("disk/{disk}"));
         let out = ok(cmd(example("fsils"), false).arg("-L").arg(&img));
         let text = String::from_utf8_lossy(&out.stdout);
-        for (id, start, size, manifest_name) in parts_table(disk) {
-            let line = text
-                .lines()
-                .find(|l| l.split('\t').next() == Some(id.as_str()))
-                .unwrap_or_else(|| panic!("{disk}: no partition {id} in\n{text}"));
-            let cols: Vec<&str> = line.split('\t').collect();
-            assert_eq!(cols[2], start.to_string(), "{disk} {id} start");
-            assert_eq!(cols[3], size.to_string(), "{disk} {id} size");
-            let fs_kind = std::fs::read_to_string(
-                workspace_root().join(format!("fixtures/disk/{disk}.parts")),
-            )
-            .unwrap();
-            // Only the ext partitions have a plugin yet.
-            let is_ext = fs_kind.lines().any(|l| {
-                l.starts_with(&format!("p{id}\t"))
-                    && l.split('\t').nth(5).is_some_and(|f| f.starts_with("ext"))
-            });
-            if is_ext {
+        for (id, start, size, fs, manifest_name) in parts_table(disk) {
+            // "0", the whole disk, opens by id without being a table entry.
+            if id != "0" {
+                let line = text
+                    .lines()
+                    .find(|l| l.split('\t').next() == Some(id.as_str()))
+                    .unwrap_or_else(|| panic!("{disk}: no partition {id} in\n{text}"));
+                let cols: Vec<&str> = line.split('\t').collect();
+                assert_eq!(cols[2], start.to_string(), "{disk} {id} start");
+                assert_eq!(cols[3], size.to_string(), "{disk} {id} size");
+            }
+            if plugin_for(&fs).is_some() {
                 check_fsils(&img, &["-p", &id], &format!("disk/{manifest_name}"), false);
+                checked += 1;
             }
         }
     }
+    assert!(checked >= 5, "only {checked} partitions had a plugin");
 }
 
 /// A filesystem inside a partition, at the byte offset pygrub computes.

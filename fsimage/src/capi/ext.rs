@@ -55,7 +55,8 @@ pub struct fsi_open_options_t {
     /// Byte offset of the filesystem in the image (with `FSI_OPEN_OFFSET`).
     pub offset: u64,
     /// Partition id as `fsimage-ls --partitions` prints it (`"1"`, `"5"`,
-    /// `"1s0"`, `"0"` for the whole disk), or NULL.
+    /// `"1.0"` for slice 0 of a Solaris VTOC in fdisk partition 1, `"s0"`
+    /// for a Sun label slice, `"0"` for the whole disk), or NULL.
     pub partition: *const c_char,
     /// Filesystem (plugin) name to use without probing, e.g. `"ext2"`, or
     /// NULL to probe.

@@ -29,7 +29,9 @@ pub struct fsi_partition_t {
     /// GPT attribute bits (0 for other schemes).
     pub attributes: u64,
     /// Id to open it by (`fsi_open_options_t.partition`): `"1"`, `"5"`,
-    /// `"1s0"` (slice 0 of a VTOC in fdisk partition 1), `"0"` (whole disk).
+    /// `"1.0"` (slice 0 of a VTOC in fdisk partition 1), `"s0"` (a Sun label
+    /// slice), `"0"` (the whole disk: listed only when there is no table, but
+    /// it always opens by id).
     pub id: *const c_char,
     /// The structure it came from: `"disk"`, `"mbr"`, `"ebr"`, `"gpt"`,
     /// `"vtoc"`, `"sun"`.
@@ -73,8 +75,8 @@ impl fsi_partitions {
 
 /// Reads the partition table of the image file `path` (MBR with logical
 /// partitions, GPT, Solaris VTOC, Sun label; an image without a table has
-/// one entry, id `"0"`, the whole disk). NULL with errno (ENOENT, EIO for an
-/// unreadable table) on failure. Free it with `fsi_partitions_free`.
+/// one entry, id `"0"`, the whole disk). NULL with errno (ENOENT, EIO for
+/// an unreadable table) on failure. Free it with `fsi_partitions_free`.
 ///
 /// # Safety
 /// `path` is a NUL-terminated string.
