@@ -626,6 +626,10 @@ fn gpt_partition_by_offset() {
     let img = image("disk/dev-gpt");
     check_pygrub(&img, 10485760, "disk/dev-gpt.p3", false);
     check_fsils(&img, &["-o", "10485760"], "disk/dev-gpt.p3", false);
+    // The UFS partition beside it, once its plugin is built.
+    if plugin_for("ufs1-le").is_some() {
+        check_pygrub(&img, 27262976, "disk/dev-gpt.p4", false);
+    }
 }
 
 /// Symlinks are followed inside the image; a loop is ELOOP.
