@@ -150,3 +150,65 @@ fn read_dir_cookies_resume_exactly() {
         assert_eq!(c.0[0], all[i]);
     }
 }
+
+/// A multi-extent file made from iso-l1's bytes: /SIZES/S2048 gets the
+/// multi-extent flag and the next record (S4095) is renamed to S2048, so one
+/// file has two sections (what mkisofs writes for files of 4 GiB and more).
+#[test]
+fn multi_extent_file() {
+    let path = fsimage_testkit::image("iso9660/iso-l1");
+    let mut b = std::fs::read(&path).unwrap();
+    let clean = mount("iso9660/iso-l1", "").unwrap();
+    let first = sdk::read_all(
+        &clean,
+        sdk::lookup_path(&clean, b"/SIZES/S2048").unwrap(),
+        1 << 20,
+    )
+    .unwrap();
+    let second = sdk::read_all(
+        &clean,
+        sdk::lookup_path(&clean, b"/SIZES/S4095").unwrap(),
+        1 << 20,
+    )
+    .unwrap();
+    let a = b.windows(9).position(|w| w == b"\x08S2048.;1").unwrap() - 32;
+    let next = a + usize::from(b[a]);
+    assert_eq!(&b[next + 33..next + 41], b"S4095.;1");
+    b[a + 25] |= 0x80;
+    b[next + 33..next + 41].copy_from_slice(b"S2048.;1");
+    let dev = fsimage_abi::Device::new(b);
+    let fs = fsimage_plugin_iso9660::Iso9660Fs::mount(vec![dev.clone()], b"").unwrap();
+    let sizes = sdk::lookup_path(&fs, b"/SIZES").unwrap();
+    let names: Vec<_> = sdk::list_dir(&fs, sizes, 100)
+        .unwrap()
+        .into_iter()
+        .map(|e| String::from_utf8(e.name).unwrap())
+        .collect();
+    assert_eq!(
+        names.iter().filter(|n| *n == "S2048").count(),
+        1,
+        "{names:?}"
+    );
+    assert!(!names.contains(&"S4095".to_string()), "{names:?}");
+    let id = fs.lookup(sizes, b"S2048").unwrap();
+    assert_eq!(fs.stat(id).unwrap().size, 2048 + 4095);
+    let mut want = first.clone();
+    want.extend_from_slice(&second);
+    assert_eq!(sdk::read_all(&fs, id, 1 << 20).unwrap(), want);
+    // A read across the section boundary.
+    let mut buf = [0u8; 100];
+    assert_eq!(fs.read(id, 2000, &mut buf).unwrap(), 100);
+    assert_eq!(&buf[..], &want[2000..2100]);
+    let mut ex = Extents(Vec::new());
+    fs.extents(id, 0, &mut ex).unwrap();
+    assert_eq!(ex.0.len(), 2);
+    assert_eq!((ex.0[1].file_offset, ex.0[1].length), (2048, 4095));
+    assert_eq!(
+        hash_via_extents(&fs, &dev, id, 6143),
+        fsimage_testkit::sha256_hex(&want)
+    );
+    let mut ex = Extents(Vec::new());
+    fs.extents(id, 3000, &mut ex).unwrap();
+    assert_eq!(ex.0.len(), 1);
+    assert_eq!((ex.0[0].file_offset, ex.0[0].length), (3000, 3143));
+}
