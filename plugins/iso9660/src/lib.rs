@@ -29,7 +29,9 @@
 //! Ignored: El Torito (the boot catalog is an ordinary file), path tables,
 //! associated files (hidden as on Linux), directories relocated to
 //! `rr_moved` (the RE entry hides them there; they are found through CL).
-//! Refused by name: interleaved files, zisofs-compressed files.
+//! zisofs files (Rock Ridge ZF "pz") are decompressed in `read` and mapped
+//! as one `Opaque` extent. Refused by name: interleaved files, ZF entries
+//! of other algorithms.
 #![forbid(unsafe_code)]
 
 mod dir;
@@ -37,6 +39,7 @@ pub mod limits;
 mod ondisk;
 mod susp;
 mod time;
+mod zisofs;
 
 use dir::Record;
 use fsimage_abi::{
@@ -68,12 +71,17 @@ pub struct Iso9660Fs {
     root: u64,
     names: Names,
     label: Vec<u8>,
+    /// The last zisofs block decompressed: (id, block number, bytes).
+    zcache: std::sync::Mutex<Option<ZBlock>>,
     /// (location in blocks, size in bytes) of the tree's type L path table.
     path_table: (u64, u32),
 }
 
 /// (location in blocks, size in bytes) of a type L path table.
 type PathTable = (u64, u32);
+
+/// A decompressed zisofs block: (object id, block number, bytes).
+type ZBlock = (u64, u64, std::sync::Arc<Vec<u8>>);
 
 /// What the volume descriptor set holds.
 struct Descriptors {
@@ -233,6 +241,58 @@ impl Iso9660Fs {
         self.dev.read_exact_at(off, &mut buf)?;
         dir::parse(&buf, off)?
             .ok_or_else(|| Error::invalid(format!("iso9660: no directory record at byte {off}")))
+    }
+
+    /// Reads a zisofs file, one decompressed block at a time (the last block
+    /// is kept for the next sequential read).
+    fn read_zisofs(
+        &self,
+        id: u64,
+        n: &Node,
+        zf: ([u8; 2], u8, u8, u64),
+        offset: u64,
+        buf: &mut [u8],
+    ) -> Result<usize> {
+        let zf = zf_params(zf)?;
+        let raw = Sections {
+            dev: self.dev(),
+            sections: &n.sections,
+        };
+        zisofs::check_header(&zf, &raw)?;
+        let want = zf.size.saturating_sub(offset).min(buf.len() as u64);
+        let bs = zf.block_size();
+        let mut done = 0u64;
+        while done < want {
+            let pos = offset + done;
+            let bi = pos / bs;
+            let cached = self.zcache.lock().ok().and_then(|c| {
+                c.as_ref()
+                    .filter(|(cid, cb, _)| *cid == id && *cb == bi)
+                    .map(|(_, _, d)| d.clone())
+            });
+            let data = match cached {
+                Some(d) => d,
+                None => {
+                    let d = std::sync::Arc::new(zisofs::block(&zf, &raw, bi)?);
+                    if let Ok(mut c) = self.zcache.lock() {
+                        *c = Some((id, bi, d.clone()));
+                    }
+                    d
+                }
+            };
+            let in_block = usize::try_from(pos - bi * bs).unwrap_or(usize::MAX);
+            let avail = data.get(in_block..).unwrap_or(&[]);
+            let k = avail
+                .len()
+                .min(usize::try_from(want - done).unwrap_or(usize::MAX));
+            if k == 0 {
+                break;
+            }
+            let from = usize::try_from(done).unwrap_or(usize::MAX);
+            buf[from..from + k].copy_from_slice(&avail[..k]);
+            done += k as u64;
+        }
+        Ok(usize::try_from(done).unwrap_or(0))
     }
 
     fn rock(&self, rec: &Record) -> Result<Option<Rr>> {
@@ -520,7 +580,7 @@ impl Iso9660Fs {
                 }),
                 FileKind::Symlink,
             ) => t.len() as u64,
-            (Some(Rr { zf: Some(z), .. }), _) => *z,
+            (Some(Rr { zf: Some(z), .. }), _) => z.3,
             _ => sections
                 .iter()
                 .try_fold(0u64, |a, s| a.checked_add(s.1))
@@ -540,9 +600,6 @@ impl Iso9660Fs {
 
     /// Checks a regular file can be mapped, and that its sections lie in the image.
     fn plain_sections(&self, id: u64, n: &Node) -> Result<()> {
-        if n.rr.as_ref().is_some_and(|r| r.zf.is_some()) {
-            return Err(Error::unsupported("iso9660 feature: zisofs"));
-        }
         if n.interleaved {
             return Err(Error::unsupported("iso9660 feature: interleaved files"));
         }
@@ -553,6 +610,48 @@ impl Iso9660Fs {
                     self.dev.size()
                 )));
             }
+        }
+        Ok(())
+    }
+}
+
+/// A zisofs file's compressed bytes: its sections end to end.
+struct Sections<'a> {
+    dev: &'a dyn ReadAt,
+    sections: &'a [(u64, u64)],
+}
+
+impl zisofs::Raw for Sections<'_> {
+    fn raw_size(&self) -> u64 {
+        self.sections
+            .iter()
+            .map(|s| s.1)
+            .fold(0, u64::saturating_add)
+    }
+    fn raw_read(&self, off: u64, buf: &mut [u8]) -> Result<()> {
+        let end = off.checked_add(buf.len() as u64);
+        if end.is_none_or(|e| e > self.raw_size()) {
+            return Err(Error::corrupt(format!(
+                "iso9660: zisofs read of {} bytes at {off} past the {} compressed bytes",
+                buf.len(),
+                self.raw_size()
+            )));
+        }
+        let mut done = 0usize;
+        let mut pos = 0u64;
+        for &(dev_off, len) in self.sections {
+            let want = off + done as u64;
+            if done == buf.len() {
+                break;
+            }
+            if want < pos + len {
+                let k =
+                    usize::try_from((pos + len - want).min((buf.len() - done) as u64)).unwrap_or(0);
+                self.dev
+                    .read_exact_at(dev_off + (want - pos), &mut buf[done..done + k])?;
+                done += k;
+            }
+            pos += len;
         }
         Ok(())
     }
@@ -578,6 +677,18 @@ fn root_error(root: u64, e: Error) -> Error {
         Error::Corrupt(_) | Error::Io(_) | Error::Limit(_) => e,
         other => Error::corrupt(format!("iso9660: root directory at byte {root}: {other}")),
     }
+}
+
+/// A ZF entry's parameters; other algorithms than zisofs are refused by name.
+fn zf_params(zf: ([u8; 2], u8, u8, u64)) -> Result<zisofs::Zf> {
+    let (alg, hdr, log2, size) = zf;
+    if &alg != b"pz" {
+        return Err(Error::unsupported(format!(
+            "iso9660 feature: ZF compression '{}'",
+            String::from_utf8_lossy(&alg)
+        )));
+    }
+    zisofs::Zf::new(hdr, log2, size)
 }
 
 fn parse_options(options: &[u8]) -> Result<(bool, bool)> {
@@ -623,6 +734,7 @@ impl Filesystem for Iso9660Fs {
             root: 0,
             names: Names::Plain,
             label: d.label,
+            zcache: std::sync::Mutex::new(None),
             path_table: d.path_table,
         };
         fs.root = fs.data_offset(&d.root)?;
@@ -741,6 +853,9 @@ impl Filesystem for Iso9660Fs {
             _ => return Ok(0),
         }
         self.plain_sections(id, &n)?;
+        if let Some(zf) = n.rr.as_ref().and_then(|r| r.zf) {
+            return self.read_zisofs(id, &n, zf, offset, buf);
+        }
         let want = n.size.saturating_sub(offset).min(buf.len() as u64);
         let mut done = 0u64;
         let mut file_pos = 0u64;
@@ -800,6 +915,20 @@ impl Filesystem for Iso9660Fs {
             _ => return Ok(()),
         }
         self.plain_sections(id, &n)?;
+        if let Some(zf) = n.rr.as_ref().and_then(|r| r.zf) {
+            zf_params(zf)?;
+            // Compressed: the core must ask `read`.
+            if from < n.size {
+                sink.push(Extent {
+                    file_offset: from,
+                    length: n.size - from,
+                    kind: ExtentKind::Opaque,
+                    device: 0,
+                    device_offset: 0,
+                });
+            }
+            return Ok(());
+        }
         let mut file_pos = 0u64;
         for &(dev_off, len) in &n.sections {
             let end = file_pos + len;

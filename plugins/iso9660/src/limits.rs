@@ -18,3 +18,7 @@ pub const MAX_FILE_SECTIONS: usize = 1024;
 /// Bytes of a path table read to find a directory's parent (used only when
 /// a ".." record is unusable, as in xorriso's Joliet trees).
 pub const MAX_PATH_TABLE_LEN: u32 = 4 << 20;
+/// zisofs block sizes: 2^15 to 2^17 bytes (the zisofs format's own range).
+pub const ZISOFS_LOG2_BLOCK: std::ops::RangeInclusive<u8> = 15..=17;
+/// Bytes of one compressed zisofs block (zlib never grows data by this much).
+pub const ZISOFS_MAX_COMPRESSED_BLOCK: u64 = 2 << 17;

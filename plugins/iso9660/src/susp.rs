@@ -28,8 +28,9 @@ pub struct Rr {
     pub cl: Option<u32>,
     pub pl: Option<u32>,
     pub re: bool,
-    /// ZF: zisofs-compressed, with this uncompressed size.
-    pub zf: Option<u64>,
+    /// ZF: compressed (algorithm, header size / 4, log2 block size,
+    /// uncompressed size).
+    pub zf: Option<([u8; 2], u8, u8, u64)>,
     pub rdev: Option<u64>,
 }
 
@@ -189,7 +190,12 @@ pub fn parse(ctx: &Ctx, su: &[u8], skip: usize) -> Result<Rr> {
                     let z = RripZf::ref_from_prefix(e)
                         .map_err(|_| corrupt(ctx, "ZF entry too short"))?
                         .0;
-                    rr.zf = Some(u64::from(z.uncompressed_size.le.get()));
+                    rr.zf = Some((
+                        z.algorithm,
+                        z.header_size_div4,
+                        z.log2_block_size,
+                        u64::from(z.uncompressed_size.le.get()),
+                    ));
                 }
                 // RRIP 1.09's "RR" flags entry.
                 b"RR" => rr.any = true,

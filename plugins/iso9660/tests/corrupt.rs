@@ -187,19 +187,56 @@ fn interleaved_file_refused_by_name() {
 }
 
 #[test]
-fn zisofs_refused_by_name() {
+fn zf_entry_of_another_algorithm_refused_by_name() {
     let mut b = image_bytes("iso9660/iso-rr");
     let nm = nm_entry(&b, b"hostname");
     // Turn the record's TF entry (before NM) into a ZF entry of the same length.
     let tf = nm - 60 + find(&b[nm - 60..nm], b"TF\x1a\x01");
     b[tf..tf + 2].copy_from_slice(b"ZF");
-    b[tf + 4..tf + 6].copy_from_slice(b"pz");
+    b[tf + 4..tf + 6].copy_from_slice(b"xz");
     let fs = mount_bytes(b).unwrap();
     let id = sdk::lookup_path(&fs, b"/etc/hostname").unwrap();
-    match sdk::read_all(&fs, id, u64::MAX) {
-        Err(Error::Unsupported(m)) => assert_eq!(m, "iso9660 feature: zisofs"),
+    match fs.read(id, 0, &mut [0u8; 16]) {
+        Err(Error::Unsupported(m)) => assert_eq!(m, "iso9660 feature: ZF compression 'xz'"),
         other => panic!("{other:?}"),
     }
+}
+
+/// zisofs damage: block pointers, bad zlib, wrong header.
+#[test]
+fn zisofs_damage() {
+    let clean = image_bytes("iso9660/iso-zisofs");
+    let fs = mount_bytes(clean.clone()).unwrap();
+    let id = sdk::lookup_path(&fs, b"/boot/seq.txt").unwrap();
+    assert_eq!(fs.stat(id).unwrap().size, 588_895);
+    // The compressed data starts with the zisofs magic and the size.
+    let magic = [0x37u8, 0xE4, 0x53, 0x96, 0xC9, 0xDB, 0xD6, 0x07];
+    let size = 588_895u32.to_le_bytes();
+    let start = clean
+        .windows(12)
+        .position(|w| w[..8] == magic && w[8..] == size)
+        .unwrap();
+    // Bad magic.
+    let mut b = clean.clone();
+    b[start] ^= 0xff;
+    let fs = mount_bytes(b).unwrap();
+    let m = corrupt_msg(sdk::read_all(&fs, id, 1 << 20));
+    assert!(m.contains("magic"), "{m}");
+    // A block pointer past the compressed data.
+    let mut b = clean.clone();
+    b[start + 16 + 4..start + 16 + 8].copy_from_slice(&u32::MAX.to_le_bytes());
+    let fs = mount_bytes(b).unwrap();
+    let m = corrupt_msg(sdk::read_all(&fs, id, 1 << 20));
+    assert!(m.contains("zisofs block 0"), "{m}");
+    // Garbage in the first zlib stream.
+    let mut b = clean.clone();
+    let p0 = u32::from_le_bytes(b[start + 16..start + 20].try_into().unwrap()) as usize;
+    for x in &mut b[start + p0 + 2..start + p0 + 40] {
+        *x = 0xAA;
+    }
+    let fs = mount_bytes(b).unwrap();
+    let m = corrupt_msg(sdk::read_all(&fs, id, 1 << 20));
+    assert!(m.contains("zisofs block 0"), "{m}");
 }
 
 #[test]
