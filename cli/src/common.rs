@@ -51,6 +51,10 @@ impl Common {
         if let Some(d) = &self.plugin_dir {
             o.plugin_dir(d.clone());
         }
+        if self.verbose {
+            // Also report any sandbox measure that could not be applied.
+            o.sandbox_debug(true);
+        }
         if self.no_sandbox {
             eprintln!(
                 "warning: --no-sandbox: filesystem parsing runs inside this process; \
