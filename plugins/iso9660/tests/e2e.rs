@@ -13,6 +13,7 @@ const ISOS: &[&str] = &[
     "iso9660/iso-rr-joliet",
     "iso9660/iso-genisoimage-rj",
     "iso9660/iso-eltorito-full",
+    "iso9660/iso-zisofs",
 ];
 
 /// The manifest's sha256 of the entry whose path is `path` ignoring ASCII case.
@@ -71,6 +72,17 @@ fn check(fs: &Filesystem, manifest_name: &str) {
                 assert_eq!(Some(sha256_hex(&data)), e.sha256, "{}: content", e.path);
             }
         }
+    }
+}
+
+/// zisofs decompression runs inside the sandboxed worker too.
+#[test]
+fn zisofs_through_the_sandbox() {
+    let name = "iso9660/iso-zisofs";
+    let fs = OpenOptions::new().open(image(name)).unwrap();
+    for path in ["/etc/motd", "/boot/seq.txt", "/zeros"] {
+        let data = fs.read(path).unwrap();
+        assert_eq!(sha256_hex(&data), manifest_sha(name, path), "{path}");
     }
 }
 
