@@ -2,7 +2,7 @@
 //! Rock Ridge (SUSP/RRIP) and Joliet.
 //!
 //! Which tree is read: the primary tree with Rock Ridge names and attributes
-//! when the root's "." record carries SUSP/RRIP entries; else the Joliet tree
+//! when the root's "." record carries RRIP entries (or an ER naming RRIP); else the Joliet tree
 //! (UCS-2 names) when a Joliet supplementary descriptor exists; else the
 //! plain primary tree. Mount options: `norock`, `nojoliet`.
 //!
@@ -747,10 +747,10 @@ impl Filesystem for Iso9660Fs {
                 record: root.dot.off,
             };
             let rr = susp::parse(&ctx, &root.dot.su, 0)?;
-            if let Some(skip) = rr.sp {
-                fs.names = Names::Rock(skip);
-            } else if rr.any {
-                fs.names = Names::Rock(0);
+            // SUSP alone (e.g. only xorriso's AAIP ACL entries) is not Rock
+            // Ridge: then Joliet, with its real names, is the better tree.
+            if rr.any || rr.er_rrip {
+                fs.names = Names::Rock(rr.sp.unwrap_or(0));
             }
         }
         if fs.names == Names::Plain && use_joliet {

@@ -13,6 +13,8 @@ pub struct Rr {
     pub sp: Option<u8>,
     /// Any Rock Ridge entry was seen.
     pub any: bool,
+    /// An ER entry names Rock Ridge (RRIP_1991A, IEEE_P1282, IEEE_1282).
+    pub er_rrip: bool,
     pub name: Option<Vec<u8>>,
     /// NM with CURRENT or PARENT: the record is "." or "..".
     pub name_is_dot: bool,
@@ -199,6 +201,13 @@ pub fn parse(ctx: &Ctx, su: &[u8], skip: usize) -> Result<Rr> {
                 }
                 // RRIP 1.09's "RR" flags entry.
                 b"RR" => rr.any = true,
+                b"ER" => {
+                    // LEN_ID, LEN_DES, LEN_SRC, EXT_VER, then the identifier.
+                    if let Some(&id_len) = data.first() {
+                        let id = data.get(4..4 + usize::from(id_len)).unwrap_or(&[]);
+                        rr.er_rrip |= matches!(id, b"RRIP_1991A" | b"IEEE_P1282" | b"IEEE_1282");
+                    }
+                }
                 _ => {}
             }
             pos += len;

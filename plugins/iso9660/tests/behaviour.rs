@@ -212,3 +212,32 @@ fn multi_extent_file() {
     assert_eq!(ex.0.len(), 1);
     assert_eq!((ex.0[0].file_offset, ex.0[0].length), (3000, 3143));
 }
+
+/// SUSP without any Rock Ridge entry (only SP in the root's "." record, the
+/// rest renamed to an unknown signature in iso-rr-joliet's bytes) is not
+/// Rock Ridge: the Joliet tree is read.
+#[test]
+fn susp_without_rock_ridge_falls_back_to_joliet() {
+    let mut b = std::fs::read(fsimage_testkit::image("iso9660/iso-rr-joliet")).unwrap();
+    let pvd = 16 * 2048;
+    let root = u32::from_le_bytes(b[pvd + 158..pvd + 162].try_into().unwrap()) as usize * 2048;
+    let len = usize::from(b[root]);
+    let nlen = usize::from(b[root + 32]);
+    let mut p = root + 33 + nlen + usize::from(nlen % 2 == 0);
+    assert_eq!(&b[p..p + 2], b"SP");
+    let mut renamed = 0;
+    while p + 4 <= root + len && b[p] != 0 {
+        let elen = usize::from(b[p + 2]);
+        if &b[p..p + 2] != b"SP" {
+            b[p..p + 2].copy_from_slice(b"XX");
+            renamed += 1;
+        }
+        p += elen;
+    }
+    assert!(renamed > 0);
+    let fs =
+        fsimage_plugin_iso9660::Iso9660Fs::mount(vec![fsimage_abi::Device::new(b)], b"").unwrap();
+    let id = sdk::lookup_path(&fs, b"/names/with space").unwrap();
+    assert_eq!(fs.stat(id).unwrap().perm, 0o444, "Joliet: no modes");
+    assert!(sdk::lookup_path(&fs, b"/etc/short-link").is_err());
+}
