@@ -241,3 +241,42 @@ fn susp_without_rock_ridge_falls_back_to_joliet() {
     assert_eq!(fs.stat(id).unwrap().perm, 0o444, "Joliet: no modes");
     assert!(sdk::lookup_path(&fs, b"/etc/short-link").is_err());
 }
+
+/// A file whose extent starts with a one-block extended attribute record
+/// (iso-l1's /ETC/HOSTNAME moved one block back, EAR length 1): the data
+/// after the record is read.
+#[test]
+fn extended_attribute_record_is_skipped() {
+    let mut b = std::fs::read(fsimage_testkit::image("iso9660/iso-l1")).unwrap();
+    let clean = mount("iso9660/iso-l1", "").unwrap();
+    let want = sdk::read_all(
+        &clean,
+        sdk::lookup_path(&clean, b"/ETC/HOSTNAME").unwrap(),
+        4096,
+    )
+    .unwrap();
+    let rec = b.windows(12).position(|w| w == b"\x0bHOSTNAME.;1").unwrap() - 32;
+    let ext = u32::from_le_bytes(b[rec + 2..rec + 6].try_into().unwrap()) - 1;
+    b[rec + 1] = 1;
+    b[rec + 2..rec + 6].copy_from_slice(&ext.to_le_bytes());
+    b[rec + 6..rec + 10].copy_from_slice(&ext.to_be_bytes());
+    let fs =
+        fsimage_plugin_iso9660::Iso9660Fs::mount(vec![fsimage_abi::Device::new(b)], b"").unwrap();
+    let id = sdk::lookup_path(&fs, b"/ETC/HOSTNAME").unwrap();
+    assert_eq!(sdk::read_all(&fs, id, 4096).unwrap(), want);
+}
+
+#[test]
+fn probe() {
+    for name in ["iso9660/iso-l1", "iso9660/iso-joliet", "iso9660/iso-rr"] {
+        let dev = file_dev(&fsimage_testkit::image(name));
+        assert_eq!(
+            fsimage_plugin_iso9660::Iso9660Fs::probe(&[dev]).unwrap(),
+            90,
+            "{name}"
+        );
+    }
+    let ext = file_dev(&fsimage_testkit::image("ext/ext2-1k"));
+    assert_eq!(fsimage_plugin_iso9660::Iso9660Fs::probe(&[ext]).unwrap(), 0);
+    assert_eq!(fsimage_plugin_iso9660::Iso9660Fs::probe(&[]).unwrap(), 0);
+}
