@@ -260,6 +260,22 @@ def main():
             # Truncated device (flag 8): the image ends after 3 MiB.
             write("ext2_image", name + ".trunc", sparse(3 << 20, blocks, flags=8))
 
+    # UFS and ISO 9660: the non-zero 1 KiB blocks of the first MiB, up to
+    # 240 KiB (superblocks, cylinder groups, inodes, volume descriptors,
+    # path tables, directories come first on these small images).
+    for kind, target in (("ufs", "ufs_image"), ("iso9660", "iso9660_image")):
+        for fname in sorted(os.listdir(os.path.join(FIX, kind))):
+            if not fname.endswith(".img.zst"):
+                continue
+            name = fname[: -len(".img.zst")]
+            img = load(kind + "/" + name)
+            blocks, total = [], 0
+            for off, b in ext_blocks(img, limit=1 << 20):
+                if total + len(b) + 12 <= (240 << 10):
+                    blocks.append((off, b))
+                    total += len(b) + 12
+            write(target, name, sparse(len(img), blocks))
+
     # ABI directory records: the root listing of a fixture, as packed by
     # BufferDirSink (id u64 | kind u8 | pad u8 | name_len u16 | name).
     recs = b""

@@ -21,6 +21,8 @@ case $t in
   sun)             dict=sun;  max_len=4096 ;;
   root)            dict=root; max_len=65536 ;;
   ext2_image)      dict=ext2; max_len=262144 ;;
+  ufs_image)       dict=ufs;  max_len=262144 ;;
+  iso9660_image)   dict=iso9660; max_len=262144 ;;
   abi_dir_records) dict=abi;  max_len=4096 ;;
   sandbox_reply)   dict=sandbox; max_len=4096 ;;
   *) echo "unknown target $t" >&2; exit 2 ;;

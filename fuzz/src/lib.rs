@@ -19,15 +19,17 @@
 //! code behind the checksum; other bits are target-specific.
 
 //!
-//! The code each target runs lives in [`disk_cases`] and [`ext2_case`], which
+//! The code each target runs lives in [`disk_cases`], [`fs_case`],
+//! [`sandbox_case`] and `ext2_case.rs` (included by its target: a binary may
+//! link only one plugin, as each exports the same entry symbol), which
 //! the regression tests of the main workspace include by `#[path]` and run
 //! over every file of `fixtures/regressions/<target>/`.
 
 #![forbid(unsafe_code)]
 
 pub mod disk_cases;
-pub mod ext2_case;
 pub mod fixups;
+pub mod fs_case;
 pub mod sandbox_case;
 pub mod sparse;
 pub mod walk;
