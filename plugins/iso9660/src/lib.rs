@@ -420,9 +420,6 @@ impl Iso9660Fs {
             if e.hidden {
                 return Ok(true);
             }
-            if e.relocated {
-                self.check_relocated(e.id, d.start, rec.off)?;
-            }
             f(pos, e)
         })
     }
@@ -446,6 +443,42 @@ impl Iso9660Fs {
             Some(p) if p == holder => Ok(()),
             _ => Err(bad("its \"..\" has no PL link back")),
         }
+    }
+
+    /// A subdirectory listed in `holder` must lead back to it: through PL
+    /// for a CL link, else through its ".." record (or a ".." pointing to
+    /// itself, as xorriso writes in Joliet trees — there only loops to the
+    /// root or to the holder are caught). This refuses directory records and
+    /// CL links that point at an ancestor (directory loops).
+    fn check_subdir(&self, e: &Entry, holder: u64, record: u64) -> Result<()> {
+        if e.kind != FileKind::Dir {
+            return Ok(());
+        }
+        if e.relocated {
+            return self.check_relocated(e.id, holder, record);
+        }
+        let bad = |why: String| {
+            Error::corrupt(format!(
+                "iso9660: directory record at byte {record} for the directory at byte {}: {why}",
+                e.id
+            ))
+        };
+        if e.id == holder {
+            return Err(bad("points to the directory holding it".into()));
+        }
+        if e.id == self.root {
+            return Err(bad("points to the root".into()));
+        }
+        let d = self.directory(e.id).map_err(|err| bad(err.to_string()))?;
+        let dotdot = self.record_at(d.start + d.dot.len)?;
+        if !dotdot.is_dotdot() {
+            return Err(bad("second record is not \"..\"".into()));
+        }
+        let up = self.data_offset(&dotdot)?;
+        if up != holder && up != e.id {
+            return Err(bad(format!("its \"..\" points to byte {up}, not back")));
+        }
+        Ok(())
     }
 
     /// The parent of a directory: its ".." record, or the Rock Ridge PL link
@@ -783,13 +816,14 @@ impl Filesystem for Iso9660Fs {
         }
         let plain = self.names == Names::Plain;
         let mut found = None;
-        self.entries(&d, 0, &mut |_, e| {
+        self.entries(&d, 0, &mut |pos, e| {
             let hit = if plain {
                 e.name.eq_ignore_ascii_case(name)
             } else {
                 e.name == name
             };
             if hit {
+                self.check_subdir(&e, dir, d.start + pos)?;
                 found = Some(e.id);
             }
             Ok(!hit)
@@ -883,6 +917,7 @@ impl Filesystem for Iso9660Fs {
     fn read_dir(&self, dir: u64, cookie: u64, sink: &mut dyn DirSink) -> Result<()> {
         let d = self.directory(dir)?;
         self.entries(&d, cookie, &mut |pos, e| {
+            self.check_subdir(&e, dir, d.start + pos)?;
             Ok(sink.push(pos, e.id, e.kind, &e.name))
         })
     }

@@ -414,3 +414,42 @@ fn seeded_damage() {
         }
     }
 }
+
+#[test]
+fn directory_record_loops() {
+    let clean = image_bytes("iso9660/iso-l1");
+    let pvd = 16 * 2048;
+    let root_block = le32(&clean, pvd + 156 + 2);
+    // A directory record (not the path table) by its identifier.
+    let rec = |b: &[u8], id: &[u8]| {
+        let mut pat = b"\x01\x00\x00\x01".to_vec();
+        pat.push(id.len() as u8);
+        pat.extend_from_slice(id);
+        b.windows(pat.len()).position(|w| w == pat).unwrap() - 28
+    };
+    let d0_block = le32(&clean, rec(&clean, b"D0") + 2);
+    // /D0/D1/D2 points at /D0, an ancestor.
+    let mut b = clean.clone();
+    let d2 = rec(&b, b"D2");
+    put_both32(&mut b, d2 + 2, d0_block);
+    let fs = mount_bytes(b).unwrap();
+    let d1 = sdk::lookup_path(&fs, b"/D0/D1").unwrap();
+    let m = corrupt_msg(sdk::list_dir(&fs, d1, 100));
+    assert!(m.contains("not back"), "{m}");
+    let m = corrupt_msg(fs.lookup(d1, b"D2"));
+    assert!(m.contains("not back"), "{m}");
+    // /D0/D1 points at the root.
+    let mut b = clean.clone();
+    let d1 = rec(&b, b"D1");
+    put_both32(&mut b, d1 + 2, root_block);
+    let fs = mount_bytes(b).unwrap();
+    let m = corrupt_msg(sdk::lookup_path(&fs, b"/D0/D1"));
+    assert!(m.contains("points to the root"), "{m}");
+    // /D0 points at the root, which holds it.
+    let mut b = clean;
+    let d0 = rec(&b, b"D0");
+    put_both32(&mut b, d0 + 2, root_block);
+    let fs = mount_bytes(b).unwrap();
+    let m = corrupt_msg(sdk::list_dir(&fs, fs.root(), 100));
+    assert!(m.contains("points to the directory holding it"), "{m}");
+}
