@@ -1,14 +1,15 @@
 //! The corrupt-image gauntlet for the disk layer and the whole pipeline
 //! (issue 7). Seeded deterministic mutations — bit flips, extreme integers
 //! over aligned fields, overwritten and duplicated sectors, truncation — of
-//! every committed disk fixture (and a few bare ext images), over the
+//! every committed disk fixture (and a few bare ext, UFS and ISO images), over the
 //! structures that matter: partition-table sectors (MBR, EBRs, GPT headers
 //! and arrays, VTOC and Sun labels, with their checksums fixed up half of
 //! the time so the mutation reaches the fields behind them) and each
 //! partition's filesystem metadata. Then:
 //!
 //! * disk layer: `disk::parse`, root choice, the chosen partition's window;
-//! * pipeline: `OpenOptions` (in process, and a few cases in the sandbox)
+//! * pipeline: `OpenOptions` with the ext2, UFS and ISO 9660 plugins (in
+//!   process, and a quarter of the cases in the sandbox)
 //!   over the mutated image written to a file, then a bounded walk through
 //!   the public API (read_dir, symlink_metadata, read_link, File::read_at
 //!   capped at 16 MiB a file).
@@ -199,23 +200,26 @@ fn build_dir() -> PathBuf {
         .to_path_buf()
 }
 
+/// Every filesystem plugin `cargo build --workspace` left in target/debug.
 fn registry() -> Arc<Registry> {
-    let so = build_dir().join(format!(
-        "libfsimage_plugin_ext2.{}",
-        if cfg!(target_os = "macos") {
-            "dylib"
-        } else {
-            "so"
-        }
-    ));
+    let ext = if cfg!(target_os = "macos") {
+        "dylib"
+    } else {
+        "so"
+    };
     let mut reg = Registry::default();
-    reg.load_file(&so).unwrap_or_else(|| {
-        panic!(
-            "{}: {:?} (run `cargo build --workspace` first)",
-            so.display(),
-            reg.failures()
-        )
-    });
+    for name in ["ext2", "ufs", "iso9660"] {
+        let so = build_dir().join(format!("libfsimage_plugin_{name}.{ext}"));
+        if name == "ext2" || so.exists() {
+            reg.load_file(&so).unwrap_or_else(|| {
+                panic!(
+                    "{}: {:?} (run `cargo build --workspace` first)",
+                    so.display(),
+                    reg.failures()
+                )
+            });
+        }
+    }
     Arc::new(reg)
 }
 
@@ -355,7 +359,17 @@ fn walk_api(fs: &Filesystem) {
 fn pipeline() {
     let reg = registry();
     let mut names = disk_fixtures();
-    names.extend(["ext/ext4", "ext/ext2-1k", "ext/ext3-journal-dirty"].map(String::from));
+    names.extend(
+        [
+            "ext/ext4",
+            "ext/ext2-1k",
+            "ext/ext3-journal-dirty",
+            "ufs/ufs2-le-8k",
+            "ufs/ufs1-be-16k",
+            "iso9660/iso-rr-joliet",
+        ]
+        .map(String::from),
+    );
     let mut failures = Vec::new();
     let (mut n, mut opened) = (0, 0);
     let opened_count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -369,7 +383,9 @@ fn pipeline() {
                 name: name.clone(),
                 base,
                 meta,
-                hot: vec![(1024, 1024), (2048, 1024)],
+                // ext superblock and descriptors; UFS1 and UFS2 superblocks;
+                // the ISO primary volume descriptor.
+                hot: vec![(1024, 2048), (8192, 2048), (65536, 2048), (32768, 2048)],
             }
         };
         let mut scratch = Scratch::new(&fx, "pipeline");
