@@ -62,11 +62,11 @@ impl Mapper<'_> {
         Ok(if g.ufs2 {
             let mut b = [0u8; 8];
             b.copy_from_slice(bytes);
-            g.endian.u64(b) as i64
+            g.endian.i64(b)
         } else {
             let mut b = [0u8; 4];
             b.copy_from_slice(bytes);
-            i64::from(g.endian.u32(b) as i32)
+            i64::from(g.endian.i32(b))
         })
     }
 
@@ -121,7 +121,7 @@ pub fn for_each_run(
     end: u64,
     f: &mut dyn FnMut(Run) -> Result<bool>,
 ) -> Result<()> {
-    let frag = vol.geo.frag as i64;
+    let frag = i64::try_from(vol.geo.frag).unwrap_or(i64::MAX);
     let mut m = Mapper {
         vol,
         inode,

@@ -57,7 +57,7 @@ fn ufs1<O: ByteOrder>(d: &Ufs1Dinode<O>, ino: u64, raw: &[u8], g: &Geometry) -> 
     Inode {
         ino,
         mode: d.di_mode.get(),
-        nlink: d.di_nlink.get() as u16,
+        nlink: u16::try_from(d.di_nlink.get()).unwrap_or(0),
         uid,
         gid,
         size: d.di_size.get(),
@@ -74,7 +74,7 @@ fn ufs2<O: ByteOrder>(d: &Ufs2Dinode<O>, ino: u64, raw: &[u8]) -> Inode {
     Inode {
         ino,
         mode: d.di_mode.get(),
-        nlink: d.di_nlink.get() as u16,
+        nlink: u16::try_from(d.di_nlink.get()).unwrap_or(0),
         uid: d.di_uid.get(),
         gid: d.di_gid.get(),
         size: d.di_size.get(),
@@ -137,7 +137,9 @@ impl Inode {
         let kind = self.kind();
         let rdev = match kind {
             // di_rdev is di_db[0].
-            FileKind::CharDevice | FileKind::BlockDevice => self.db[0] as u64 & 0xffff_ffff,
+            FileKind::CharDevice | FileKind::BlockDevice => {
+                u64::try_from(self.db[0] & 0xffff_ffff).unwrap_or(0)
+            }
             _ => 0,
         };
         Stat {

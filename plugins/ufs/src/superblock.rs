@@ -7,9 +7,9 @@ use zerocopy::byteorder::ByteOrder;
 use zerocopy::{BigEndian, FromBytes, LittleEndian};
 
 /// FS_UFS1_MAGIC.
-pub const FS_UFS1_MAGIC: u32 = 0x0001_1954;
+pub const FS_UFS1_MAGIC: i32 = 0x0001_1954;
 /// FS_UFS2_MAGIC.
-pub const FS_UFS2_MAGIC: u32 = 0x1954_0119;
+pub const FS_UFS2_MAGIC: i32 = 0x1954_0119;
 /// SBLOCKSEARCH without SBLOCK_FLOPPY: SBLOCK_UFS2, SBLOCK_UFS1,
 /// SBLOCK_PIGGY, in FreeBSD's order.
 pub const SBLOCKSEARCH: [u64; 3] = [65536, 8192, 262144];
@@ -24,18 +24,18 @@ pub enum Endian {
 }
 
 impl Endian {
-    /// A 32-bit value in this order.
-    pub fn u32(self, b: [u8; 4]) -> u32 {
+    /// A signed 32-bit value (a UFS1 block pointer) in this order.
+    pub fn i32(self, b: [u8; 4]) -> i32 {
         match self {
-            Endian::Little => u32::from_le_bytes(b),
-            Endian::Big => u32::from_be_bytes(b),
+            Endian::Little => i32::from_le_bytes(b),
+            Endian::Big => i32::from_be_bytes(b),
         }
     }
-    /// A 64-bit value in this order.
-    pub fn u64(self, b: [u8; 8]) -> u64 {
+    /// A signed 64-bit value (a UFS2 block pointer) in this order.
+    pub fn i64(self, b: [u8; 8]) -> i64 {
         match self {
-            Endian::Little => u64::from_le_bytes(b),
-            Endian::Big => u64::from_be_bytes(b),
+            Endian::Little => i64::from_le_bytes(b),
+            Endian::Big => i64::from_be_bytes(b),
         }
     }
 }
@@ -61,7 +61,7 @@ pub struct Geometry {
     pub iblkno: u64,
     /// UFS1 cylinder-group rotation (fs_old_cgoffset, fs_old_cgmask).
     pub old_cgoffset: u64,
-    pub old_cgmask: u32,
+    pub old_cgmask: i32,
     /// Filesystem size in fragments.
     pub size: u64,
     /// Block pointers per indirect block.
@@ -92,9 +92,9 @@ impl Geometry {
         if self.ufs2 {
             return Some(base);
         }
-        let stagger = self
-            .old_cgoffset
-            .checked_mul(u64::from(cg & !self.old_cgmask))?;
+        // cgstart(): fs_old_cgoffset * (c & ~fs_old_cgmask).
+        let rot = u64::try_from(i64::from(cg) & !i64::from(self.old_cgmask)).ok()?;
+        let stagger = self.old_cgoffset.checked_mul(rot)?;
         base.checked_add(stagger)
     }
     /// ino_to_fsba / ino_to_fsbo: byte offset of inode `ino`.
@@ -126,8 +126,7 @@ fn pow2_in(v: i32, lo: u32, hi: u32, name: &str) -> Result<u64> {
 }
 
 fn decode<O: ByteOrder>(fs: &Fs<O>, at: u64, endian: Endian, dev_size: u64) -> Result<Geometry> {
-    let magic = fs.fs_magic.get() as u32;
-    let ufs2 = match magic {
+    let ufs2 = match fs.fs_magic.get() {
         FS_UFS1_MAGIC => false,
         FS_UFS2_MAGIC => true,
         _ => return Err(Error::not_recognized("no UFS magic")),
@@ -148,7 +147,7 @@ fn decode<O: ByteOrder>(fs: &Fs<O>, at: u64, endian: Endian, dev_size: u64) -> R
         )));
     }
     let frag = bsize / fsize;
-    if i64::from(fs.fs_frag.get()) != frag as i64 {
+    if u64::try_from(fs.fs_frag.get()).ok() != Some(frag) {
         return Err(bad(format!("fs_frag {} != {frag}", fs.fs_frag.get())));
     }
     let fragshift = frag.trailing_zeros();
@@ -179,7 +178,7 @@ fn decode<O: ByteOrder>(fs: &Fs<O>, at: u64, endian: Endian, dev_size: u64) -> R
     }
     let psize: u64 = if ufs2 { 8 } else { 4 };
     let nindir = bsize / psize;
-    if i64::from(fs.fs_nindir.get()) != nindir as i64 {
+    if u64::try_from(fs.fs_nindir.get()).ok() != Some(nindir) {
         return Err(bad(format!("fs_nindir {} != {nindir}", fs.fs_nindir.get())));
     }
     let size = if ufs2 {
@@ -215,7 +214,7 @@ fn decode<O: ByteOrder>(fs: &Fs<O>, at: u64, endian: Endian, dev_size: u64) -> R
     } else {
         let off = u64::try_from(fs.fs_old_cgoffset.get())
             .map_err(|_| bad(format!("fs_old_cgoffset {}", fs.fs_old_cgoffset.get())))?;
-        (off, fs.fs_old_cgmask.get() as u32)
+        (off, fs.fs_old_cgmask.get())
     };
     let maxsym = fs.fs_maxsymlinklen.get();
     let old_format = !ufs2 && (maxsym <= 0 || fs.fs_old_inodefmt.get() < FS_44INODEFMT);
@@ -272,8 +271,8 @@ pub fn parse(buf: &[u8], at: u64, dev_size: u64) -> Result<Geometry> {
         .get(FS_MAGIC_OFFSET..FS_MAGIC_OFFSET + 4)
         .and_then(|b| <[u8; 4]>::try_from(b).ok())
         .ok_or_else(|| bad("short"))?;
-    let le = u32::from_le_bytes(m);
-    let be = u32::from_be_bytes(m);
+    let le = i32::from_le_bytes(m);
+    let be = i32::from_be_bytes(m);
     let bytes = buf.get(..FS_SIZE).ok_or_else(|| bad("short"))?;
     if le == FS_UFS1_MAGIC || le == FS_UFS2_MAGIC {
         let fs = Fs::<LittleEndian>::ref_from_bytes(bytes).map_err(|_| bad("short"))?;

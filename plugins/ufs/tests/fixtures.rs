@@ -39,3 +39,10 @@ fn tiny_dir_sinks() {
     check_fixture("ufs/ufs1-be-16k", 1);
     check_fixture("ufs/ufs2-le-8k", 2);
 }
+
+/// The big UFS2 image: 8 MiB double-indirect file, 3000-entry directory,
+/// "sparse" file (makefs allocates its zero blocks: no holes), hard link.
+#[test]
+fn ufs2_le_16k_full() {
+    check_fixture("ufs/ufs2-le-16k-full", 100_000);
+}

@@ -194,10 +194,14 @@ pub fn walk<F: Filesystem>(fs: &F, dev: &dyn ReadAt, chunk: usize) -> Vec<Entry>
 /// Mounts fixture `name` and checks the whole tree against its manifest.
 pub fn check_fixture(name: &str, chunk: usize) {
     let path = fsimage_testkit::image(name);
-    let dev = file_dev(&path);
+    check_image(&path, fsimage_testkit::manifest(name), name, chunk);
+}
+
+/// Mounts the image at `path` and checks the whole tree against `want`.
+pub fn check_image(path: &Path, mut want: Vec<Entry>, name: &str, chunk: usize) {
+    let dev = file_dev(path);
     let fs = UfsFs::mount(vec![dev.clone()], b"").unwrap();
     let got = walk(&fs, &dev, chunk);
-    let mut want = fsimage_testkit::manifest(name);
     want.sort_by(|a, b| a.path.cmp(&b.path));
     let gp: Vec<_> = got.iter().map(|e| &e.path).collect();
     let wp: Vec<_> = want.iter().map(|e| &e.path).collect();
