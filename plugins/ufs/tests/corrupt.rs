@@ -312,3 +312,44 @@ fn truncated_images_never_panic() {
         }
     }
 }
+
+/// A cleared pointer (direct, and the whole single indirect one) is a hole:
+/// a Zero extent that reads as zeros, the rest of the file unchanged.
+#[test]
+fn cleared_pointers_are_holes() {
+    for name in ["ufs/ufs2-le-8k", "ufs/ufs1-le-8k"] {
+        let orig = {
+            let fs = mount(name).unwrap();
+            let id = sdk::lookup_path(&fs, big_file(name).as_bytes()).unwrap();
+            sdk::read_all(&fs, id, 1 << 20).unwrap()
+        };
+        let (fs, ino) = patch_inode(name, big_file(name), |img, off, ufs2| {
+            let (_, db, ib) = fields(ufs2);
+            let w = if ufs2 { 8 } else { 4 };
+            img[off + db + 3 * w..off + db + 4 * w].fill(0);
+            img[off + ib..off + ib + w].fill(0);
+        });
+        let got = sdk::read_all(&fs, ino, 1 << 20).unwrap();
+        assert_eq!(got.len(), orig.len());
+        let bs = 8192;
+        let mut want = orig.clone();
+        want[3 * bs..4 * bs].fill(0);
+        want[12 * bs..].fill(0);
+        assert!(got == want, "{name}: holes read wrong");
+        let mut ex = Extents(Vec::new());
+        fs.extents(ino, 0, &mut ex).unwrap();
+        let zeros: Vec<_> =
+            ex.0.iter()
+                .filter(|e| e.kind == fsimage_abi::ExtentKind::Zero)
+                .map(|e| (e.file_offset, e.length))
+                .collect();
+        assert_eq!(
+            zeros,
+            vec![
+                (3 * bs as u64, bs as u64),
+                (12 * bs as u64, orig.len() as u64 - 12 * bs as u64)
+            ],
+            "{name}"
+        );
+    }
+}
