@@ -353,3 +353,29 @@ fn cleared_pointers_are_holes() {
         );
     }
 }
+
+/// d_type 0 (DT_UNKNOWN, as old filesystems write) is answered from the inode.
+#[test]
+fn unknown_d_type_is_answered_from_the_inode() {
+    for name in ["ufs/ufs2-le-8k", "ufs/ufs1-le-8k"] {
+        let pristine = sdk::list_dir(&mount(name).unwrap(), 2, 1000).unwrap();
+        // d_type of the root's third record (after '.' and '..').
+        let fs = damage_root_dir(name, 24 + 6, &[0]);
+        let got = sdk::list_dir(&fs, 2, 1000).unwrap();
+        assert_eq!(got, pristine, "{name}");
+        assert!(got.iter().all(|e| e.kind != fsimage_abi::FileKind::Unknown));
+    }
+}
+
+/// fs_volname is the UFS2 label; UFS1 has none.
+#[test]
+fn volume_name_is_the_ufs2_label() {
+    for (name, want) in [
+        ("ufs/ufs2-le-8k", Some(b"guest-root".to_vec())),
+        ("ufs/ufs1-le-8k", None),
+    ] {
+        let mut img = image_bytes(name);
+        img[SB + 680..SB + 690].copy_from_slice(b"guest-root");
+        assert_eq!(mount_bytes(img).unwrap().label(), want, "{name}");
+    }
+}
