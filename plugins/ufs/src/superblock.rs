@@ -304,3 +304,59 @@ pub fn find(dev: &Device) -> Result<Geometry> {
     }
     Err(first_err.unwrap_or_else(|| Error::not_recognized("no UFS superblock")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn geo(ufs2: bool, cgoffset: u64, cgmask: i32) -> Geometry {
+        Geometry {
+            endian: Endian::Little,
+            ufs2,
+            bsize: 8192,
+            fsize: 1024,
+            frag: 8,
+            fragshift: 3,
+            ncg: 40,
+            ipg: 64,
+            fpg: 1000,
+            inopb: if ufs2 { 32 } else { 64 },
+            iblkno: 24,
+            old_cgoffset: cgoffset,
+            old_cgmask: cgmask,
+            size: 40_000,
+            nindir: 2048,
+            maxsymlinklen: 60,
+            old_format: false,
+            volname: [0; 32],
+        }
+    }
+
+    /// 4.2BSD-era UFS1 staggers each group's start by fs_old_cgoffset *
+    /// (c & ~fs_old_cgmask) (fs_old_cgmask = ~(ntrak - 1)); UFS2 never does.
+    #[test]
+    fn staggered_group_starts() {
+        let g = geo(false, 16, !15);
+        assert_eq!(g.cgstart(0), Some(0));
+        assert_eq!(g.cgstart(1), Some(1000 + 16));
+        assert_eq!(g.cgstart(15), Some(15_000 + 16 * 15));
+        assert_eq!(g.cgstart(16), Some(16_000));
+        assert_eq!(g.cgstart(17), Some(17_000 + 16));
+        // Modern UFS1 (mask -1) and UFS2: no stagger.
+        assert_eq!(geo(false, 0, -1).cgstart(7), Some(7000));
+        assert_eq!(geo(true, 16, !15).cgstart(7), Some(7000));
+        // Inode 64*3 + 70 (group 3, block 1, slot 6) of the staggered one.
+        let ino = 64 * 3 + 70 - 64; // = 198: group 3, index 6
+        assert_eq!(
+            g.inode_offset(ino),
+            Some((3000 + 16 * 3 + 24) * 1024 + 6 * 128)
+        );
+        // UFS2: index 40 of group 2 is in the second inode block.
+        let g2 = geo(true, 0, 0);
+        assert_eq!(
+            g2.inode_offset(2 * 64 + 40),
+            Some((2000 + 24 + 8) * 1024 + 8 * 256)
+        );
+        assert_eq!(g.inode_offset(u64::MAX), None);
+    }
+}

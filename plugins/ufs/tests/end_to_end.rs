@@ -35,6 +35,9 @@ fn ufs_fixtures_through_the_core() {
         "ufs2-le-8k",
         "ufs2-be-8k",
         "ufs2-be-32k",
+        "ufs2-le-16k-full",
+        "ufs1-le-4k-multicg",
+        "ufs2-be-4k-multicg",
     ] {
         let img = fsimage_testkit::image(&format!("ufs/{name}"));
         let fs = fsimage::OpenOptions::new().open(&img).unwrap();

@@ -49,13 +49,15 @@ const LIMITS: CaseLimits = CaseLimits {
 };
 
 /// The small fixtures (the big one adds time, not new structures).
-const FIXTURES: [&str; 6] = [
+const FIXTURES: [&str; 8] = [
     "ufs/ufs1-le-8k",
     "ufs/ufs1-le-32k",
     "ufs/ufs1-be-16k",
     "ufs/ufs2-le-8k",
     "ufs/ufs2-be-8k",
     "ufs/ufs2-be-32k",
+    "ufs/ufs1-le-4k-multicg",
+    "ufs/ufs2-be-4k-multicg",
 ];
 
 struct Collect(Vec<Extent>);
