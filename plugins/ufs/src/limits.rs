@@ -16,8 +16,9 @@ pub const MAX_FRAG: u32 = 8;
 /// Longest symlink target read (MAXPATHLEN is 1024 on the BSDs and Solaris;
 /// allow more, but never an absurd size).
 pub const MAX_SYMLINK: u64 = 4096;
-/// Largest directory read (a 1 GiB directory is far past any real one).
-pub const MAX_DIR_SIZE: u64 = 1 << 30;
+/// Largest directory read (256 MiB: millions of entries, far past any real
+/// one; bounds the work a looping map can cause).
+pub const MAX_DIR_SIZE: u64 = 256 << 20;
 /// Longest name in a directory entry (UFS_MAXNAMLEN).
 pub const MAX_NAMLEN: usize = 255;
 /// Indirect block levels (NIADDR); the map depth is fixed by this.

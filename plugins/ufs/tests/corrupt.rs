@@ -379,3 +379,82 @@ fn volume_name_is_the_ufs2_label() {
         assert_eq!(mount_bytes(img).unwrap().label(), want, "{name}");
     }
 }
+
+/// Rewrites a UFS1 fixture's root directory and superblock into the 4.2BSD
+/// format (fs_maxsymlinklen 0; each record's bytes 6-7 one 16-bit d_namlen
+/// in the image's byte order, no d_type), as Solaris and old BSDs write it.
+fn to_old_format(name: &str, big_endian: bool) -> Vec<u8> {
+    let mut img = image_bytes(name);
+    let rd32 = |b: &[u8], o: usize| {
+        let a: [u8; 4] = b[o..o + 4].try_into().unwrap();
+        if big_endian {
+            u32::from_be_bytes(a)
+        } else {
+            u32::from_le_bytes(a)
+        }
+    };
+    img[SB + 1320..SB + 1324].fill(0);
+    let iblkno = rd32(&img, SB + 16) as usize;
+    let fsize = rd32(&img, SB + 52) as usize;
+    let root = iblkno * fsize + 2 * 128;
+    let dir_size = rd32(&img, root + 8 + if big_endian { 4 } else { 0 }) as usize;
+    let blk = rd32(&img, root + 40) as usize * fsize;
+    let mut pos = 0;
+    while pos < dir_size {
+        let r = blk + pos;
+        let reclen = if big_endian {
+            u16::from_be_bytes([img[r + 4], img[r + 5]])
+        } else {
+            u16::from_le_bytes([img[r + 4], img[r + 5]])
+        } as usize;
+        let namlen = img[r + 7] as u16;
+        let b = if big_endian {
+            namlen.to_be_bytes()
+        } else {
+            namlen.to_le_bytes()
+        };
+        img[r + 6..r + 8].copy_from_slice(&b);
+        pos += reclen;
+    }
+    img
+}
+
+#[test]
+fn old_format_directories_and_ids() {
+    for (name, be) in [("ufs/ufs1-le-8k", false), ("ufs/ufs1-be-16k", true)] {
+        let pristine = sdk::list_dir(&mount(name).unwrap(), 2, 1000).unwrap();
+        let mut img = to_old_format(name, be);
+        // 16-bit di_ouid of the root: used in this format when di_uid and
+        // di_gid are 0 (they are in these fixtures).
+        let root = inode_off(&image_bytes("ufs/ufs1-le-8k"), 2);
+        let root = if be {
+            let iblkno = u32::from_be_bytes(img[SB + 16..SB + 20].try_into().unwrap()) as usize;
+            let fsize = u32::from_be_bytes(img[SB + 52..SB + 56].try_into().unwrap()) as usize;
+            iblkno * fsize + 2 * 128
+        } else {
+            root
+        };
+        let ouid: [u8; 2] = if be {
+            1234u16.to_be_bytes()
+        } else {
+            1234u16.to_le_bytes()
+        };
+        img[root + 4..root + 6].copy_from_slice(&ouid);
+        let fs = mount_bytes(img.clone()).unwrap();
+        let got = sdk::list_dir(&fs, 2, 1000).unwrap();
+        assert_eq!(got, pristine, "{name}: old-format root listing");
+        assert_eq!(
+            fs.lookup(2, b"etc").unwrap(),
+            pristine.iter().find(|e| e.name == b"etc").unwrap().id
+        );
+        assert_eq!(fs.stat(2).unwrap().uid, 1234, "{name}");
+        // In the 4.4BSD format the old field is ignored.
+        let mut img44 = image_bytes(name);
+        img44[root + 4..root + 6].copy_from_slice(&ouid);
+        assert_eq!(
+            mount_bytes(img44).unwrap().stat(2).unwrap().uid,
+            0,
+            "{name}"
+        );
+    }
+}
