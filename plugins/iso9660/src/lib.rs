@@ -46,12 +46,16 @@ use fsimage_abi::{
     Device, DirSink, Error, Extent, ExtentKind, ExtentSink, FileKind, Filesystem, ReadAt, Result,
     Stat,
 };
-use limits::{MAX_FILE_SECTIONS, MAX_PATH_TABLE_LEN, MAX_VOLUME_DESCRIPTORS};
+use limits::{
+    DIR_CACHE_DIRS, DIR_CACHE_MAX_ENTRIES, MAX_FILE_SECTIONS, MAX_PATH_TABLE_LEN,
+    MAX_VOLUME_DESCRIPTORS,
+};
 use ondisk::{
     FLAG_ASSOCIATED, FLAG_DIRECTORY, FLAG_MULTI_EXTENT, PathTableRecord, SECTOR, STANDARD_ID,
     VD_PRIMARY, VD_SUPPLEMENTARY, VD_TERMINATOR, VDS_OFFSET, VolumeDescriptor,
 };
 use std::ffi::CStr;
+use std::sync::Arc;
 use susp::Rr;
 use zerocopy::FromBytes;
 
@@ -73,6 +77,8 @@ pub struct Iso9660Fs {
     label: Vec<u8>,
     /// The last zisofs block decompressed: (id, block number, bytes).
     zcache: std::sync::Mutex<Option<ZBlock>>,
+    /// Listings of the directories looked up last: (directory id, entries).
+    dcache: std::sync::Mutex<Vec<(u64, Arc<Vec<Cached>>)>>,
     /// (location in blocks, size in bytes) of the tree's type L path table.
     path_table: (u64, u32),
 }
@@ -110,6 +116,16 @@ struct Entry {
     hidden: bool,
     /// Reached through a Rock Ridge CL link.
     relocated: bool,
+}
+
+/// One entry of a cached directory listing.
+struct Cached {
+    name: Vec<u8>,
+    id: u64,
+    kind: FileKind,
+    relocated: bool,
+    /// Position of its record in the directory.
+    pos: u64,
 }
 
 /// A directory: its data range and its "." record.
@@ -457,28 +473,69 @@ impl Iso9660Fs {
         if e.relocated {
             return self.check_relocated(e.id, holder, record);
         }
+        self.check_plain_subdir(e.id, holder, record)
+    }
+
+    fn check_plain_subdir(&self, id: u64, holder: u64, record: u64) -> Result<()> {
         let bad = |why: String| {
             Error::corrupt(format!(
-                "iso9660: directory record at byte {record} for the directory at byte {}: {why}",
-                e.id
+                "iso9660: directory record at byte {record} for the directory at byte {id}: {why}"
             ))
         };
-        if e.id == holder {
+        if id == holder {
             return Err(bad("points to the directory holding it".into()));
         }
-        if e.id == self.root {
+        if id == self.root {
             return Err(bad("points to the root".into()));
         }
-        let d = self.directory(e.id).map_err(|err| bad(err.to_string()))?;
+        let d = self.directory(id).map_err(|err| bad(err.to_string()))?;
         let dotdot = self.record_at(d.start + d.dot.len)?;
         if !dotdot.is_dotdot() {
             return Err(bad("second record is not \"..\"".into()));
         }
         let up = self.data_offset(&dotdot)?;
-        if up != holder && up != e.id {
+        if up != holder && up != id {
             return Err(bad(format!("its \"..\" points to byte {up}, not back")));
         }
         Ok(())
+    }
+
+    /// The visible entries of a directory, from the cache of recently
+    /// looked-up directories (so a path walk through a big directory parses
+    /// it once); None for directories too big to cache.
+    fn listing(&self, d: &Directory) -> Result<Option<Arc<Vec<Cached>>>> {
+        if let Ok(c) = self.dcache.lock() {
+            if let Some((_, l)) = c.iter().find(|(id, _)| *id == d.start) {
+                return Ok(Some(l.clone()));
+            }
+        }
+        let mut list = Vec::new();
+        let mut too_big = false;
+        self.entries(d, 0, &mut |pos, e| {
+            if list.len() >= DIR_CACHE_MAX_ENTRIES {
+                too_big = true;
+                return Ok(false);
+            }
+            list.push(Cached {
+                name: e.name,
+                id: e.id,
+                kind: e.kind,
+                relocated: e.relocated,
+                pos,
+            });
+            Ok(true)
+        })?;
+        if too_big {
+            return Ok(None);
+        }
+        let list = Arc::new(list);
+        if let Ok(mut c) = self.dcache.lock() {
+            if c.len() >= DIR_CACHE_DIRS {
+                c.remove(0);
+            }
+            c.push((d.start, list.clone()));
+        }
+        Ok(Some(list))
     }
 
     /// The parent of a directory: its ".." record, or the Rock Ridge PL link
@@ -768,6 +825,7 @@ impl Filesystem for Iso9660Fs {
             names: Names::Plain,
             label: d.label,
             zcache: std::sync::Mutex::new(None),
+            dcache: std::sync::Mutex::new(Vec::new()),
             path_table: d.path_table,
         };
         fs.root = fs.data_offset(&d.root)?;
@@ -815,6 +873,27 @@ impl Filesystem for Iso9660Fs {
             _ => {}
         }
         let plain = self.names == Names::Plain;
+        if let Some(list) = self.listing(&d)? {
+            let hit = list.iter().find(|c| {
+                if plain {
+                    c.name.eq_ignore_ascii_case(name)
+                } else {
+                    c.name == name
+                }
+            });
+            let Some(c) = hit else {
+                return Err(Error::NotFound);
+            };
+            if c.kind == FileKind::Dir {
+                let record = d.start + c.pos;
+                if c.relocated {
+                    self.check_relocated(c.id, dir, record)?;
+                } else {
+                    self.check_plain_subdir(c.id, dir, record)?;
+                }
+            }
+            return Ok(c.id);
+        }
         let mut found = None;
         self.entries(&d, 0, &mut |pos, e| {
             let hit = if plain {

@@ -22,3 +22,7 @@ pub const MAX_PATH_TABLE_LEN: u32 = 4 << 20;
 pub const ZISOFS_LOG2_BLOCK: std::ops::RangeInclusive<u8> = 15..=17;
 /// Bytes of one compressed zisofs block (zlib never grows data by this much).
 pub const ZISOFS_MAX_COMPRESSED_BLOCK: u64 = 2 << 17;
+/// Directories whose listings are kept for lookups.
+pub const DIR_CACHE_DIRS: usize = 8;
+/// Entries of one cached listing; bigger directories are scanned per lookup.
+pub const DIR_CACHE_MAX_ENTRIES: usize = 65536;
