@@ -2,9 +2,9 @@
 //! Rock Ridge (SUSP/RRIP) and Joliet.
 //!
 //! Which tree is read: the primary tree with Rock Ridge names and attributes
-//! when the root's "." record carries RRIP entries (or an ER naming RRIP); else the Joliet tree
-//! (UCS-2 names) when a Joliet supplementary descriptor exists; else the
-//! plain primary tree. Mount options: `norock`, `nojoliet`.
+//! when the root's "." record carries RRIP entries (or an ER naming RRIP);
+//! else the Joliet tree (UCS-2 names) when a Joliet supplementary descriptor
+//! exists; else the plain primary tree. Mount options: `norock`, `nojoliet`.
 //!
 //! Names: Rock Ridge NM names as recorded; Joliet and plain names with the
 //! `;N` version and a trailing `.` stripped, in the case recorded on the disc
