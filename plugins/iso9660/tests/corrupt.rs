@@ -375,10 +375,16 @@ fn seeded_damage() {
         "iso9660/iso-rr",
         "iso9660/iso-joliet",
         "iso9660/iso-genisoimage-rj",
+        "iso9660/iso-zisofs",
     ] {
         let clean = image_bytes(name);
-        // Metadata lives in the first ~120 KiB of these images.
-        let meta = clean.len().min(120 * 1024);
+        // Metadata lives in the first ~120 KiB of these images; in the
+        // zisofs image damage the compressed data too.
+        let meta = if name.ends_with("zisofs") {
+            clean.len().min(700 * 1024)
+        } else {
+            clean.len().min(120 * 1024)
+        };
         let mut seed = 0x9e37_79b9_7f4a_7c15u64;
         for _ in 0..iters {
             let mut b = clean.clone();
@@ -390,6 +396,7 @@ fn seeded_damage() {
                 b[at] = (seed >> 40) as u8;
             }
             let Ok(fs) = mount_bytes(b) else { continue };
+            let mut buf = vec![0u8; 128 * 1024];
             let mut stack = vec![(fs.root(), 0)];
             let mut visited = 0;
             while let Some((dir, depth)) = stack.pop() {
@@ -404,7 +411,7 @@ fn seeded_damage() {
                     let _ = fs.stat(e.id);
                     let _ = fs.lookup(dir, &e.name);
                     let _ = fs.read_link(e.id);
-                    let _ = fs.read(e.id, 0, &mut [0u8; 4096]);
+                    let _ = fs.read(e.id, 0, &mut buf);
                     if e.kind == fsimage_abi::FileKind::Dir {
                         let _ = fs.lookup(e.id, b"..");
                         stack.push((e.id, depth + 1));
