@@ -137,7 +137,8 @@ fn ls_json_recursive_matches_the_manifest() {
                     EntryKind::Symlink => ("symlink", e.size),
                     EntryKind::Dir => ("dir", u64::MAX),
                 };
-                (e.path, ty.to_owned(), size, e.mode, e.target)
+                let mode = e.mode.expect("ext manifests record modes");
+                (e.path, ty.to_owned(), size, mode, e.target)
             })
             .collect();
         want.sort();

@@ -411,7 +411,8 @@ fn check_fsils(img: &Path, args: &[&str], manifest_name: &str, valgrind: bool) {
                 EntryKind::Symlink => 'l',
             };
             let target = e.target.clone().unwrap_or_else(|| "-".into());
-            format!("{t}\t{}\t{}\t{target}\t{:o}", e.path, e.size, e.mode)
+            let mode = e.mode.map_or_else(|| "-".to_owned(), |m| format!("{m:o}"));
+            format!("{t}\t{}\t{}\t{target}\t{mode}", e.path, e.size)
         })
         .collect();
     want.sort();

@@ -106,8 +106,9 @@ pub struct Entry {
     pub sha256: Option<String>,
     /// A symlink's target.
     pub target: Option<String>,
-    /// Permission bits.
-    pub mode: u32,
+    /// Permission bits; `None` where the format has none (`-` in the
+    /// manifest: plain ISO 9660 and Joliet).
+    pub mode: Option<u32>,
 }
 
 /// Parses manifest text.
@@ -129,7 +130,8 @@ pub fn parse_manifest(text: &str) -> Vec<Entry> {
                 size: cols[2].parse().expect("manifest size"),
                 sha256: (kind == EntryKind::File).then(|| cols[3].to_owned()),
                 target: (kind == EntryKind::Symlink).then(|| cols[3].to_owned()),
-                mode: u32::from_str_radix(cols[4], 8).expect("manifest mode"),
+                mode: (cols[4] != "-")
+                    .then(|| u32::from_str_radix(cols[4], 8).expect("manifest mode")),
             }
         })
         .collect()
@@ -193,7 +195,7 @@ mod tests {
         let host = m.iter().find(|e| e.path == "/etc/hostname").unwrap();
         assert_eq!(host.kind, EntryKind::File);
         assert_eq!(host.size, "fixture-5\n".len() as u64);
-        assert_eq!(host.mode, 0o644);
+        assert_eq!(host.mode, Some(0o644));
         let link = m.iter().find(|e| e.path == "/etc/short-link").unwrap();
         assert_eq!(link.target.as_deref(), Some("hostname"));
     }

@@ -138,7 +138,7 @@ pub fn walk(fs: &Ext2Fs, dev: &dyn ReadAt, chunk: usize, check_read: bool) -> Ve
                         size: 0,
                         sha256: None,
                         target: None,
-                        mode: st.perm,
+                        mode: Some(st.perm),
                     }
                 }
                 FileKind::Symlink => {
@@ -150,7 +150,7 @@ pub fn walk(fs: &Ext2Fs, dev: &dyn ReadAt, chunk: usize, check_read: bool) -> Ve
                         size: st.size,
                         sha256: None,
                         target: Some(String::from_utf8(t).unwrap()),
-                        mode: st.perm,
+                        mode: Some(st.perm),
                     }
                 }
                 FileKind::File => {
@@ -169,7 +169,7 @@ pub fn walk(fs: &Ext2Fs, dev: &dyn ReadAt, chunk: usize, check_read: bool) -> Ve
                         size: st.size,
                         sha256: Some(sha),
                         target: None,
-                        mode: st.perm,
+                        mode: Some(st.perm),
                     }
                 }
                 other => panic!("{p}: unexpected kind {other:?}"),

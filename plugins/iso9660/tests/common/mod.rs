@@ -52,23 +52,21 @@ pub struct Want {
     pub mode: Option<u32>,
 }
 
-/// Reads `fixtures/NAME.manifest` (the testkit parser needs numeric modes).
+/// Reads `fixtures/NAME.manifest` through the testkit parser.
 pub fn manifest(name: &str) -> Vec<Want> {
-    let p = fsimage_testkit::fixtures_dir().join(format!("{name}.manifest"));
-    let text = std::fs::read_to_string(&p).unwrap();
-    let mut v: Vec<Want> = text
-        .lines()
-        .filter(|l| !l.is_empty())
-        .map(|l| {
-            let c: Vec<&str> = l.split('\t').collect();
-            assert_eq!(c.len(), 5, "{l}");
-            Want {
-                kind: c[0].chars().next().unwrap(),
-                path: c[1].to_owned(),
-                size: c[2].parse().unwrap(),
-                hash_or_target: c[3].to_owned(),
-                mode: u32::from_str_radix(c[4], 8).ok(),
-            }
+    use fsimage_testkit::EntryKind;
+    let mut v: Vec<Want> = fsimage_testkit::manifest(name)
+        .into_iter()
+        .map(|e| Want {
+            kind: match e.kind {
+                EntryKind::File => 'f',
+                EntryKind::Dir => 'd',
+                EntryKind::Symlink => 'l',
+            },
+            path: e.path,
+            size: e.size,
+            hash_or_target: e.sha256.or(e.target).unwrap_or_else(|| "-".to_owned()),
+            mode: e.mode,
         })
         .collect();
     v.sort_by(|a, b| a.path.cmp(&b.path));

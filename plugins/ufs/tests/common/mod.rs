@@ -148,7 +148,7 @@ pub fn walk<F: Filesystem>(fs: &F, dev: &dyn ReadAt, chunk: usize) -> Vec<Entry>
                         size: 0,
                         sha256: None,
                         target: None,
-                        mode: st.perm,
+                        mode: Some(st.perm),
                     }
                 }
                 FileKind::Symlink => {
@@ -160,7 +160,7 @@ pub fn walk<F: Filesystem>(fs: &F, dev: &dyn ReadAt, chunk: usize) -> Vec<Entry>
                         size: st.size,
                         sha256: None,
                         target: Some(String::from_utf8(t).unwrap()),
-                        mode: st.perm,
+                        mode: Some(st.perm),
                     }
                 }
                 FileKind::File => {
@@ -179,7 +179,7 @@ pub fn walk<F: Filesystem>(fs: &F, dev: &dyn ReadAt, chunk: usize) -> Vec<Entry>
                         size: st.size,
                         sha256: Some(sha),
                         target: None,
-                        mode: st.perm,
+                        mode: Some(st.perm),
                     }
                 }
                 other => panic!("{p}: unexpected kind {other:?}"),
