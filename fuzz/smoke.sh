@@ -5,12 +5,13 @@
 #
 #   fuzz/smoke.sh [SECONDS]
 #
-# Needs cargo-fuzz (`cargo install cargo-fuzz --locked`). Not called by
-# .ci/run; about 4 min end to end on a 2-core machine with a warm build
-# (see fuzz/README.md).
+# Needs cargo-fuzz (installed here if missing). .ci/run calls it after the
+# tests; about 4 min end to end on a 2-core machine with a warm build, a few
+# more cold (see fuzz/README.md).
 set -euo pipefail
 cd "$(dirname "$0")"
 secs=${1:-20}
+mkdir -p artifacts
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 start=$(date +%s)
 cargo fuzz build -s none
