@@ -217,7 +217,10 @@ impl Filesystem {
         })
     }
 
-    /// Reads a whole file into memory.
+    /// Reads a whole file into memory. Its size is what the image claims,
+    /// so a hostile image can make this allocate that much (a sparse file
+    /// of many GiB reads as that many zeros): for files of untrusted size,
+    /// [`Filesystem::open`] and [`File::read_at`] in chunks bound the memory.
     pub fn read(&self, path: impl AsRef<[u8]>) -> Result<Vec<u8>> {
         let path = path.as_ref();
         let f = self.open(path)?;
