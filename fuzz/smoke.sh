@@ -19,11 +19,12 @@ built=$(date +%s)
 targets=$(cargo fuzz list)
 for t in $targets; do
   echo "== $t ($secs s)"
-  before=$(ls "artifacts/$t" 2>/dev/null | wc -l)
+  mkdir -p "artifacts/$t"
+  before=$(ls "artifacts/$t" | wc -l)
   status=0
   ./run.sh "$t" "$secs" none > "artifacts/smoke-$t.log" 2>&1 || status=$?
   grep -a -E "DONE|panicked|ERROR|SUMMARY" "artifacts/smoke-$t.log" || true
-  after=$(ls "artifacts/$t" 2>/dev/null | wc -l)
+  after=$(ls "artifacts/$t" | wc -l)
   if [ "$status" != 0 ] || [ "$after" != "$before" ]; then
     echo "FAILED: $t (exit $status; log artifacts/smoke-$t.log)" >&2
     exit 1
