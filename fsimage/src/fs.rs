@@ -559,11 +559,12 @@ impl File {
     fn read_via_plugin(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
         let mut done = 0;
         while done < buf.len() {
+            let end = buf.len().min(done.saturating_add(plugin::READ_CHUNK));
             let n = self
                 .fs
                 .inner
                 .mount
-                .read(self.id, offset + done as u64, &mut buf[done..])
+                .read(self.id, offset + done as u64, &mut buf[done..end])
                 .map_err(|e| self.fs.err(&self.path, e))?;
             if n == 0 {
                 break;

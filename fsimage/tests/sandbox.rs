@@ -552,3 +552,27 @@ fn an_extent_outside_the_partition_is_refused() {
         b"hello from the hostile plugin\n"
     );
 }
+
+/// A plugin that keeps reading its device (a parser led round a cycle it
+/// did not detect) is stopped by the per-operation budget with an error
+/// naming it, in-process too, where no sandbox deadline would save the
+/// caller; the mount itself stays usable.
+#[test]
+fn endless_device_reads_hit_the_operation_budget() {
+    let _g = serial();
+    let reg = hostile_registry();
+    let mut o = options(&reg, "");
+    o.sandbox(false);
+    let fs = o.open(img()).unwrap();
+    let err = fs.read("/readloop").expect_err("readloop");
+    assert_eq!(err.kind(), ErrorKind::Limit, "{err}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("per-operation budget: more than 1048576 device reads"),
+        "{msg}"
+    );
+    assert_eq!(
+        fs.read("/hello").unwrap(),
+        b"hello from the hostile plugin\n"
+    );
+}

@@ -14,6 +14,10 @@ use fsimage_abi::{DirEntry, Extent, ExtentKind, Result, Stat};
 pub const DIR_CHUNK_BYTES: usize = 64 * 1024;
 /// Most extents asked of a plugin at once.
 pub const EXTENT_CHUNK: usize = 256;
+/// Most bytes asked of a plugin's `read` at once (the sandbox's frame
+/// bound too), so one call stays well inside the plugin's per-operation
+/// [`budget`](fsimage_abi::budget).
+pub const READ_CHUNK: usize = 8 << 20;
 
 /// A mounted filesystem as the core sees it. Implemented by
 /// [`InProcessMount`] and by the sandbox's worker proxy; everything above it

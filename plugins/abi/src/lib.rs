@@ -2,6 +2,8 @@
 //!
 //! * [`io`]: [`ReadAt`], the one trait every byte source sits on (image files,
 //!   partition windows, a plugin's devices, fuzz inputs).
+//! * [`budget`]: the per-operation step and time budget every entry point
+//!   runs under.
 //! * [`Error`]: what a plugin can say went wrong; it crosses the ABI as a code
 //!   plus a message.
 //! * [`raw`]: the `#[repr(C)]` vtable and structures of the binary ABI.
@@ -12,6 +14,7 @@
 //! magic, the ABI major/minor version and its own size, so a core can refuse an
 //! unknown major and treat entries past the plugin's size as absent.
 
+pub mod budget;
 pub mod error;
 pub mod io;
 pub mod raw;

@@ -37,6 +37,7 @@ impl ReadAt for Device {
         self.inner.size()
     }
     fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        crate::budget::charge()?;
         self.inner.read_exact_at(offset, buf)
     }
 }
@@ -203,11 +204,13 @@ pub fn error_to_raw(e: &Error, out: &mut RawError) -> u32 {
     out.code
 }
 
-/// Runs one entry point body, turning errors and panics into ABI codes.
+/// Runs one entry point body under a fresh [`budget`](crate::budget),
+/// turning errors and panics into ABI codes.
 ///
 /// # Safety
 /// `err` must be null or point to a writable `RawError`.
 unsafe fn guard(err: *mut RawError, body: impl FnOnce() -> Result<()>) -> u32 {
+    let body = || crate::budget::run(crate::budget::Budget::default(), body);
     let result = match catch_unwind(AssertUnwindSafe(body)) {
         Ok(r) => r,
         Err(p) => {

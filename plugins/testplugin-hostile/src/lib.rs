@@ -25,6 +25,7 @@
 //! | `write` | creates `DIR/write-marker` |
 //! | `killparent` | sends `SIGTERM` to its parent process |
 //! | `loop` | spins forever |
+//! | `readloop` | reads its device forever (a parser caught in a cycle it failed to detect) |
 //! | `alloc` | allocates and touches memory without bound |
 //! | `segv` | writes through a null pointer |
 //! | `abort` | calls `abort()` |
@@ -66,6 +67,7 @@ pub const COMMANDS: &[&str] = &[
     "write",
     "killparent",
     "loop",
+    "readloop",
     "alloc",
     "segv",
     "abort",
@@ -154,6 +156,12 @@ impl Hostile {
                 let mut x = 0u64;
                 loop {
                     x = std::hint::black_box(x.wrapping_add(1));
+                }
+            }
+            "readloop" => {
+                let mut sector = [0u8; 512];
+                loop {
+                    self.dev.read_exact_at(0, &mut sector)?;
                 }
             }
             "alloc" => {
