@@ -23,6 +23,10 @@ pub struct Common {
     /// Look for plugins in this directory first.
     #[arg(long, value_name = "DIR")]
     pub plugin_dir: Option<PathBuf>,
+    /// A further image holding another device of the same filesystem (a ZFS
+    /// pool spanning several files); repeat for each.
+    #[arg(long = "add-image", value_name = "IMAGE")]
+    pub add_image: Vec<PathBuf>,
     /// Say which partition and filesystem were chosen, and why.
     #[arg(short, long)]
     pub verbose: bool,
@@ -50,6 +54,9 @@ impl Common {
         }
         if let Some(d) = &self.plugin_dir {
             o.plugin_dir(d.clone());
+        }
+        for extra in &self.add_image {
+            o.add_image(extra.clone());
         }
         if self.verbose {
             // Also report any sandbox measure that could not be applied.
