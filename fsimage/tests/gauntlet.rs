@@ -34,6 +34,8 @@ mod harness;
 #[path = "../../fuzz/src/mutate.rs"]
 #[allow(dead_code)]
 mod mutate;
+#[path = "../../fuzz/src/scratch.rs"]
+mod scratch;
 #[path = "../../fuzz/src/sparse.rs"]
 #[allow(dead_code)]
 mod sparse;
@@ -43,7 +45,7 @@ use fsimage::plugin::Registry;
 use fsimage::{FileKind, Filesystem, OpenOptions, ReadAt};
 use harness::{CaseLimits, CountingAlloc};
 use mutate::{BLOCK, Mutated, SplitMix64, name_seed};
-use std::io::{Seek, SeekFrom, Write};
+use scratch::Scratch;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -223,87 +225,6 @@ fn registry() -> Arc<Registry> {
     Arc::new(reg)
 }
 
-/// A scratch copy of a fixture that cases patch and then restore, so a case
-/// costs its patches rather than a copy of the image.
-struct Scratch {
-    path: PathBuf,
-    file: std::fs::File,
-    base: Arc<Vec<u8>>,
-}
-
-impl Scratch {
-    fn new(fx: &Fixture, tag: &str) -> Scratch {
-        let path = std::env::temp_dir().join(format!(
-            "fsimage-gauntlet-{}-{tag}-{}.img",
-            std::process::id(),
-            fx.name.replace('/', "_")
-        ));
-        let mut file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&path)
-            .expect("scratch image");
-        file.write_all(&fx.base).expect("write scratch image");
-        Scratch {
-            path,
-            file,
-            base: fx.base.clone(),
-        }
-    }
-
-    fn write_at(&mut self, off: u64, b: &[u8]) {
-        self.file.seek(SeekFrom::Start(off)).expect("seek");
-        self.file.write_all(b).expect("write");
-    }
-
-    /// Writes the mutated image; returns how to undo it.
-    fn apply(&mut self, m: &Mutated) -> (Vec<(u64, u64)>, u64) {
-        let mut touched = Vec::new();
-        for (off, bytes) in m.patches() {
-            self.write_at(*off, bytes);
-            touched.push((*off, bytes.len() as u64));
-        }
-        let size = m.size();
-        if size < self.base.len() as u64 {
-            self.file.set_len(size).expect("truncate");
-        }
-        (touched, size)
-    }
-
-    fn restore(&mut self, (touched, size): (Vec<(u64, u64)>, u64)) {
-        let full = self.base.len() as u64;
-        if size < full {
-            self.file.set_len(full).expect("extend");
-            // The cut-off tail comes back as zeros: rewrite what was not.
-            let base = self.base.clone();
-            let mut off = size;
-            while off < full {
-                let end = (off + (64 << 10) - off % (64 << 10)).min(full);
-                let chunk = &base[off as usize..end as usize];
-                if chunk.iter().any(|&b| b != 0) {
-                    self.write_at(off, chunk);
-                }
-                off = end;
-            }
-        }
-        let base = self.base.clone();
-        for (off, len) in touched {
-            let end = (off + len).min(size);
-            if off < end {
-                self.write_at(off, &base[off as usize..end as usize]);
-            }
-        }
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
-}
-
 /// Walks the tree through the public API within fixed bounds.
 fn walk_api(fs: &Filesystem) {
     let mut stack = vec![(b"/".to_vec(), 0usize)];
@@ -388,7 +309,7 @@ fn pipeline() {
                 hot: vec![(1024, 2048), (8192, 2048), (65536, 2048), (32768, 2048)],
             }
         };
-        let mut scratch = Scratch::new(&fx, "pipeline");
+        let mut scratch = Scratch::new(&fx.base, &format!("pipeline-{}", fx.name));
         for seed in seeds(&name, PIPELINE_CASES) {
             n += 1;
             let (img, what) = mutated(&fx, seed);
