@@ -4,6 +4,9 @@
 //!
 //! Images are decompressed once into `target/fixtures/` (or
 //! `$FSIMAGE_FIXTURE_CACHE`) and shared by every test run after that.
+//! [`plugin`] has the helpers a plugin's own tests share.
+
+pub mod plugin;
 
 use sha2::{Digest, Sha256};
 use std::fs;

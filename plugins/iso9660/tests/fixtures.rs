@@ -2,6 +2,7 @@
 
 mod common;
 use common::*;
+use fsimage_testkit::EntryKind;
 
 #[test]
 fn plain_level1() {
@@ -53,7 +54,7 @@ fn eltorito_full_hard_links_share_an_inode_number() {
     let mut by_ino = std::collections::HashMap::<u64, Vec<String>>::new();
     for w in want
         .iter()
-        .filter(|w| w.kind == 'f' && w.path.starts_with("/etc/"))
+        .filter(|w| w.kind == EntryKind::File && w.path.starts_with("/etc/"))
     {
         let id = fsimage_abi::sdk::lookup_path(&fs, w.path.as_bytes()).unwrap();
         let st = fsimage_abi::Filesystem::stat(&fs, id).unwrap();
