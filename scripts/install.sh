@@ -10,7 +10,7 @@
 #     names libfsimage.so and libxenfsimage.so, libfsimage.a (and
 #     libxenfsimage.a)
 #   PREFIX/include/fsimage.h, xenfsimage.h
-#   LIBDIR/pkgconfig/fsimage.pc
+#   LIBDIR/pkgconfig/fsimage.pc, xenfsimage.pc
 #   LIBDIR/fsimage/libfsimage_plugin_*.so (the plugins) and, when built,
 #     LIBDIR/fsimage/fsimage-worker (the sandbox worker)
 #   PREFIX/bin/fsimage-cat, fsimage-ls
@@ -97,5 +97,9 @@ sed -e "s|@prefix@|$prefix|" -e "s|@libdir@|$libdir|" \
 	-e "s|@libs_private@|-lgcc_s -lutil -lrt -lpthread -lm -ldl -lc|" \
 	"$root/fsimage.pc.in" >"$dest$libdir/pkgconfig/fsimage.pc"
 chmod 644 "$dest$libdir/pkgconfig/fsimage.pc"
+# Xen's name for the same library, for callers that ask pkg-config for it.
+sed -e 's/^Name: fsimage$/Name: xenfsimage/' -e 's/-lfsimage /-lxenfsimage /' \
+	"$dest$libdir/pkgconfig/fsimage.pc" >"$dest$libdir/pkgconfig/xenfsimage.pc"
+chmod 644 "$dest$libdir/pkgconfig/xenfsimage.pc"
 
 echo "installed fsimage $version into $dest$prefix (libdir $libdir)"

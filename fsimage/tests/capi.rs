@@ -856,6 +856,7 @@ fn install_script_lays_out_a_usable_prefix() {
         "lib/libfsimage.so.1.0.0",
         "lib/libfsimage.a",
         "lib/pkgconfig/fsimage.pc",
+        "lib/pkgconfig/xenfsimage.pc",
         "lib/fsimage/libfsimage_plugin_ext2.so",
         "include/fsimage.h",
         "include/xenfsimage.h",
@@ -889,6 +890,12 @@ fn install_script_lays_out_a_usable_prefix() {
                 .arg(&img)
                 .arg("/etc/hostname"));
             assert_eq!(sha256_hex(&out.stdout), sha_of("ext/ext4", "/etc/hostname"));
+            // Xen's name links the same library.
+            let xen = ok(Command::new("pkg-config")
+                .env("PKG_CONFIG_PATH", lib.join("pkgconfig"))
+                .args(["--libs", "xenfsimage"]));
+            let xen = String::from_utf8(xen.stdout).expect("UTF-8 flags");
+            assert!(xen.contains("-lxenfsimage"), "{xen}");
         }
         _ => eprintln!("note: pkg-config is not installed; skipping the pkg-config build"),
     }
