@@ -1,0 +1,519 @@
+//! The pool: vdev labels (include/sys/vdev_impl.h), the uberblock ring,
+//! top-level vdevs mapped to the devices handed in, and block reads with
+//! checksum verification, gang blocks, decompression and a small cache.
+
+use crate::bp::{BP_SIZE, Bp, Dva};
+use crate::checksum::{self, Algo};
+use crate::decompress::{self, Codec};
+use crate::limits::{
+    CACHE_BLOCKS, CACHE_BYTES, MAX_BLOCK_SIZE, MAX_DEVICES, MAX_GANG_DEPTH, NVLIST_MAX_DEPTH,
+    VDEV_PHYS_SIZE,
+};
+use crate::nvlist::{self, NvList};
+use crate::ondisk::{uberblock_t, zio_eck_t};
+use fsimage_abi::{Device, Error, ReadAt, Result};
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use zerocopy::FromBytes;
+
+/// sizeof(vdev_label_t).
+pub const LABEL_SIZE: u64 = 256 << 10;
+/// VDEV_LABEL_START_SIZE: two labels and the 3.5 MiB boot block precede
+/// the allocatable space that DVA offsets count from.
+pub const LABEL_START: u64 = 4 << 20;
+/// Offset of the packed nvlist in a label (after blank and boot header).
+const VDEV_PHYS_OFFSET: u64 = 16 << 10;
+/// Offset and size of the uberblock ring in a label.
+const UB_RING_OFFSET: u64 = 128 << 10;
+const UB_RING_SIZE: u64 = 128 << 10;
+/// UBERBLOCK_MAGIC.
+pub const UB_MAGIC: u64 = 0x00ba_b10c;
+/// ZEC_MAGIC of an embedded checksum.
+const ZEC_MAGIC: u64 = 0x0210_da7a_b10c_7a11;
+/// SPA_GANGBLOCKSIZE.
+const GANG_SIZE: usize = 512;
+/// Uberblock slot shifts: MAX(ashift, UBERBLOCK_SHIFT) capped at
+/// MAX_UBERBLOCK_SHIFT.
+const UB_SHIFT_MIN: u64 = 10;
+const UB_SHIFT_MAX: u64 = 13;
+
+/// Verifies an embedded checksum (`zio_eck_t` at the end of `buf`, SHA-256
+/// with the verifier words in place of the stored checksum). Both byte
+/// orders; `false` when the magic or the checksum is wrong.
+pub fn verify_eck(buf: &[u8], verifier: [u64; 4]) -> bool {
+    let n = buf.len();
+    let Some(tail) = n.checked_sub(40).and_then(|s| buf.get(s..)) else {
+        return false;
+    };
+    let Ok(eck) = zio_eck_t::read_from_bytes(tail) else {
+        return false;
+    };
+    let magic = eck.zec_magic.get();
+    let swap = if magic == ZEC_MAGIC {
+        false
+    } else if magic.swap_bytes() == ZEC_MAGIC {
+        true
+    } else {
+        return false;
+    };
+    let fix = |w: u64| if swap { w.swap_bytes() } else { w };
+    let stored = eck.zec_cksum.map(|w| fix(w.get()));
+    let mut copy = buf.to_vec();
+    for (i, v) in verifier.iter().enumerate() {
+        let at = n - 32 + i * 8;
+        copy[at..at + 8].copy_from_slice(&fix(*v).to_le_bytes());
+    }
+    checksum::sha256(&copy) == stored
+}
+
+/// A valid uberblock found in some label.
+#[derive(Debug, Clone)]
+pub struct Uberblock {
+    pub txg: u64,
+    pub timestamp: u64,
+    pub rootbp: Bp,
+}
+
+/// What one label holds.
+struct Label {
+    nv: Option<NvList>,
+    ubs: Vec<Uberblock>,
+    big_endian_ubs: usize,
+}
+
+fn label_offsets(size: u64) -> Vec<u64> {
+    let psize = size & !(LABEL_SIZE - 1);
+    let mut v = vec![0, LABEL_SIZE];
+    if psize >= 4 * LABEL_SIZE {
+        v.push(psize - 2 * LABEL_SIZE);
+        v.push(psize - LABEL_SIZE);
+    }
+    v.retain(|&o| o + LABEL_SIZE <= size);
+    v
+}
+
+/// Parses the uberblocks of one ring (`ring` read from device offset `at`).
+fn parse_ring(ring: &[u8], at: u64, shift: u64, out: &mut Label) {
+    let slot = 1usize << shift;
+    for (i, s) in ring.chunks_exact(slot).enumerate() {
+        let Ok((ub, _)) = uberblock_t::read_from_prefix(s) else {
+            continue;
+        };
+        let magic = ub.ub_magic.get();
+        if magic == UB_MAGIC.swap_bytes() {
+            out.big_endian_ubs += 1;
+            continue;
+        }
+        if magic != UB_MAGIC {
+            continue;
+        }
+        let off = at + (i as u64) * slot as u64;
+        if !verify_eck(s, [off, 0, 0, 0]) {
+            continue;
+        }
+        let Ok(rootbp) = Bp::parse(&s[40..40 + BP_SIZE]) else {
+            continue;
+        };
+        out.ubs.push(Uberblock {
+            txg: ub.ub_txg.get(),
+            timestamp: ub.ub_timestamp.get(),
+            rootbp,
+        });
+    }
+}
+
+fn read_label(dev: &Device, off: u64) -> Label {
+    let mut l = Label {
+        nv: None,
+        ubs: Vec::new(),
+        big_endian_ubs: 0,
+    };
+    if let Ok(area) = dev.read_vec_at(off + VDEV_PHYS_OFFSET, VDEV_PHYS_SIZE)
+        && verify_eck(&area, [off + VDEV_PHYS_OFFSET, 0, 0, 0])
+    {
+        l.nv = nvlist::unpack(&area).ok();
+    }
+    let ashift =
+        l.nv.as_ref()
+            .and_then(|n| n.list("vdev_tree"))
+            .and_then(|t| t.u64("ashift"))
+            .unwrap_or(9);
+    let shift = ashift.clamp(UB_SHIFT_MIN, UB_SHIFT_MAX);
+    if let Ok(ring) = dev.read_vec_at(off + UB_RING_OFFSET, UB_RING_SIZE as usize) {
+        parse_ring(&ring, off + UB_RING_OFFSET, shift, &mut l);
+    }
+    l
+}
+
+/// Cheap recognition: does any label of `dev` hold a valid uberblock?
+pub fn probe(dev: &Device) -> bool {
+    label_offsets(dev.size()).into_iter().take(2).any(|off| {
+        let mut l = Label {
+            nv: None,
+            ubs: Vec::new(),
+            big_endian_ubs: 0,
+        };
+        for shift in [10, 12] {
+            if let Ok(ring) = dev.read_vec_at(off + UB_RING_OFFSET, UB_RING_SIZE as usize) {
+                parse_ring(&ring, off + UB_RING_OFFSET, shift, &mut l);
+            }
+        }
+        !l.ubs.is_empty() || l.big_endian_ubs > 0
+    })
+}
+
+/// Finds the leaf with `guid` in a vdev tree, bounded by the nvlist depth.
+fn find_leaf(tree: &NvList, guid: u64, depth: usize) -> Option<&NvList> {
+    if depth > NVLIST_MAX_DEPTH {
+        return None;
+    }
+    if tree.u64("guid") == Some(guid) {
+        return Some(tree);
+    }
+    tree.lists("children")
+        .iter()
+        .find_map(|c| find_leaf(c, guid, depth + 1))
+}
+
+#[derive(Default)]
+struct Cache {
+    map: HashMap<[u64; 3], Arc<Vec<u8>>>,
+    order: VecDeque<[u64; 3]>,
+    bytes: usize,
+}
+
+impl Cache {
+    fn get(&self, k: &[u64; 3]) -> Option<Arc<Vec<u8>>> {
+        self.map.get(k).cloned()
+    }
+    fn put(&mut self, k: [u64; 3], v: Arc<Vec<u8>>) {
+        if v.len() > CACHE_BYTES / 4 || self.map.contains_key(&k) {
+            return;
+        }
+        while self.bytes + v.len() > CACHE_BYTES || self.map.len() >= CACHE_BLOCKS {
+            let Some(old) = self.order.pop_front() else {
+                break;
+            };
+            if let Some(o) = self.map.remove(&old) {
+                self.bytes -= o.len();
+            }
+        }
+        self.bytes += v.len();
+        self.order.push_back(k);
+        self.map.insert(k, v);
+    }
+}
+
+/// An opened pool: its configuration and devices.
+pub struct Pool {
+    /// Devices of each top-level vdev (index = vdev id): one for a plain
+    /// disk or file, the children found for a mirror.
+    tops: Vec<Vec<Device>>,
+    /// The label nvlist with the highest txg.
+    pub config: NvList,
+    pub name: Vec<u8>,
+    pub version: u64,
+    /// phys_path of the booting leaf vdev, if recorded.
+    pub bootpath: Vec<u8>,
+    /// Valid uberblocks, newest first (txg, then timestamp), deduplicated.
+    pub uberblocks: Vec<Uberblock>,
+    cache: Mutex<Cache>,
+}
+
+impl std::fmt::Debug for Pool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Pool({}, {} top-level vdevs)",
+            String::from_utf8_lossy(&self.name),
+            self.tops.len()
+        )
+    }
+}
+
+fn is_supported_version(v: u64) -> bool {
+    (1..=28).contains(&v) || v == 5000
+}
+
+impl Pool {
+    /// Reads every label of every device and assembles the pool.
+    pub fn open(devices: Vec<Device>) -> Result<Pool> {
+        if devices.is_empty() {
+            return Err(Error::invalid("zfs: no device"));
+        }
+        if devices.len() > MAX_DEVICES {
+            return Err(Error::limit(format!(
+                "zfs: {} devices > {MAX_DEVICES}",
+                devices.len()
+            )));
+        }
+        let mut ubs: Vec<Uberblock> = Vec::new();
+        let mut configs: Vec<Option<NvList>> = Vec::new();
+        let mut big_endian = 0usize;
+        for dev in &devices {
+            let mut best: Option<NvList> = None;
+            for off in label_offsets(dev.size()) {
+                let l = read_label(dev, off);
+                big_endian += l.big_endian_ubs;
+                ubs.extend(l.ubs);
+                if let Some(nv) = l.nv {
+                    let t = nv.u64("txg").unwrap_or(0);
+                    if best.as_ref().is_none_or(|b| b.u64("txg").unwrap_or(0) < t) {
+                        best = Some(nv);
+                    }
+                }
+            }
+            configs.push(best);
+        }
+        let Some(config) = configs
+            .iter()
+            .flatten()
+            .max_by_key(|c| c.u64("txg").unwrap_or(0))
+            .cloned()
+        else {
+            return Err(Error::not_recognized("zfs: no valid vdev label"));
+        };
+        if ubs.is_empty() {
+            if big_endian > 0 {
+                return Err(Error::unsupported("zfs: big-endian pool"));
+            }
+            return Err(Error::not_recognized("zfs: no valid uberblock"));
+        }
+        let version = config.u64("version").unwrap_or(0);
+        if !is_supported_version(version) {
+            return Err(Error::unsupported(format!("zfs: pool version {version}")));
+        }
+        let name = config
+            .str("name")
+            .ok_or_else(|| Error::corrupt("zfs label: no pool name"))?
+            .to_vec();
+        let pool_guid = config.u64("pool_guid");
+        let mut tops: Vec<Vec<Device>> = Vec::new();
+        for (i, (dev, cfg)) in devices.iter().zip(&configs).enumerate() {
+            let Some(cfg) = cfg else {
+                return Err(Error::corrupt(format!(
+                    "zfs: device {i} has no valid label"
+                )));
+            };
+            if cfg.u64("pool_guid") != pool_guid {
+                return Err(Error::invalid(format!(
+                    "zfs: device {i} belongs to another pool"
+                )));
+            }
+            let tree = cfg
+                .list("vdev_tree")
+                .ok_or_else(|| Error::corrupt(format!("zfs: device {i}: no vdev_tree")))?;
+            let id = tree.u64("id").unwrap_or(0);
+            let idx = usize::try_from(id)
+                .ok()
+                .filter(|&x| x < MAX_DEVICES)
+                .ok_or_else(|| Error::corrupt(format!("zfs: device {i}: vdev id {id}")))?;
+            let ty = tree.str("type").unwrap_or(b"");
+            match ty {
+                b"disk" | b"file" | b"mirror" | b"replacing" | b"spare" => {}
+                other => {
+                    return Err(Error::unsupported(format!(
+                        "zfs: top-level vdev {id} of type '{}'",
+                        String::from_utf8_lossy(other)
+                    )));
+                }
+            }
+            if tops.len() <= idx {
+                tops.resize_with(idx + 1, Vec::new);
+            }
+            tops[idx].push(dev.clone());
+        }
+        // Newest first; the same uberblock is in up to four labels per device.
+        ubs.sort_by(|a, b| (b.txg, b.timestamp).cmp(&(a.txg, a.timestamp)));
+        ubs.dedup_by(|a, b| {
+            a.txg == b.txg && a.timestamp == b.timestamp && a.rootbp.cksum() == b.rootbp.cksum()
+        });
+        let bootpath = config
+            .u64("guid")
+            .and_then(|g| find_leaf(config.list("vdev_tree")?, g, 0))
+            .and_then(|leaf| leaf.str("phys_path"))
+            .unwrap_or(b"")
+            .to_vec();
+        Ok(Pool {
+            tops,
+            config,
+            name,
+            version,
+            bootpath,
+            uberblocks: ubs,
+            cache: Mutex::new(Cache::default()),
+        })
+    }
+
+    /// Names of the features needed to read, from the label.
+    pub fn features_for_read(&self) -> Vec<Vec<u8>> {
+        self.config
+            .list("features_for_read")
+            .map(|l| l.pairs.iter().map(|(n, _)| n.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    fn devices(&self, vdev: u64) -> &[Device] {
+        usize::try_from(vdev)
+            .ok()
+            .and_then(|i| self.tops.get(i))
+            .map_or(&[], |v| v.as_slice())
+    }
+
+    /// Reads `len` bytes at a DVA offset from one device of its vdev.
+    fn read_phys(dev: &Device, dva: &Dva, len: usize) -> Result<Vec<u8>> {
+        let off = dva
+            .offset
+            .checked_add(LABEL_START)
+            .ok_or_else(|| Error::corrupt("DVA offset overflows"))?;
+        dev.read_vec_at(off, len)
+    }
+
+    /// Reads a block's logical bytes (holes as zeros), verifying the
+    /// checksum of every copy tried.
+    pub fn read_bp(&self, bp: &Bp) -> Result<Arc<Vec<u8>>> {
+        self.read_bp_depth(bp, 0)
+    }
+
+    fn read_bp_depth(&self, bp: &Bp, depth: usize) -> Result<Arc<Vec<u8>>> {
+        let lsize = bp.lsize();
+        if lsize > MAX_BLOCK_SIZE {
+            return Err(Error::limit(format!(
+                "block of {lsize} bytes > {MAX_BLOCK_SIZE}"
+            )));
+        }
+        // lsize <= 16 MiB.
+        let lsize = lsize as usize;
+        if bp.is_hole() {
+            return Ok(Arc::new(vec![0u8; lsize]));
+        }
+        if !bp.little_endian() {
+            return Err(Error::unsupported("zfs: big-endian block"));
+        }
+        if bp.encrypted() {
+            return Err(Error::unsupported("zfs: encrypted block"));
+        }
+        let codec = Codec::from_bp(bp.compress())?;
+        if bp.is_embedded() {
+            if bp.checksum() != 0 {
+                return Err(Error::unsupported(format!(
+                    "embedded block pointer of type {}",
+                    bp.checksum()
+                )));
+            }
+            let payload = bp.embedded_payload()?;
+            let mut out = vec![0u8; lsize];
+            decompress::decompress(codec, &payload, &mut out)?;
+            return Ok(Arc::new(out));
+        }
+        let psize = bp.psize();
+        if psize > MAX_BLOCK_SIZE {
+            return Err(Error::limit(format!(
+                "block of {psize} physical bytes > {MAX_BLOCK_SIZE}"
+            )));
+        }
+        let psize = psize as usize;
+        let algo = Algo::from_bp(bp.checksum())?;
+        let key = {
+            let d = &bp.raw.blk_dva[0];
+            [d[0].get(), d[1].get(), bp.birth()]
+        };
+        if let Ok(c) = self.cache.lock()
+            && let Some(v) = c.get(&key)
+        {
+            return Ok(v);
+        }
+        let mut last_err = Error::corrupt("block pointer: no DVA");
+        let finish = |phys: &[u8]| -> Result<Vec<u8>> {
+            if let Some(c) = checksum::compute(algo, phys)
+                && c != bp.cksum()
+            {
+                return Err(Error::corrupt(format!(
+                    "block at birth txg {}: checksum mismatch",
+                    bp.birth()
+                )));
+            }
+            let mut out = vec![0u8; lsize];
+            decompress::decompress(codec, phys, &mut out)?;
+            Ok(out)
+        };
+        for i in 0..3 {
+            let Some(dva) = bp.dva(i) else {
+                continue;
+            };
+            let attempt = if dva.gang {
+                self.read_gang(bp, &dva, psize, depth)
+                    .and_then(|phys| finish(&phys))
+            } else if (dva.asize as usize) < psize {
+                Err(Error::corrupt(format!(
+                    "DVA {i}: allocated {} < physical size {psize}",
+                    dva.asize
+                )))
+            } else {
+                let devs = self.devices(dva.vdev);
+                let mut r = Err(Error::corrupt(format!("vdev {} is missing", dva.vdev)));
+                for dev in devs {
+                    r = Self::read_phys(dev, &dva, psize).and_then(|phys| finish(&phys));
+                    if r.is_ok() {
+                        break;
+                    }
+                }
+                r
+            };
+            match attempt {
+                Ok(data) => {
+                    let data = Arc::new(data);
+                    if let Ok(mut c) = self.cache.lock() {
+                        c.put(key, data.clone());
+                    }
+                    return Ok(data);
+                }
+                Err(e) => last_err = e,
+            }
+        }
+        Err(last_err)
+    }
+
+    /// Assembles a gang block's physical bytes from its gang header's
+    /// (up to three) member blocks, which may themselves be gangs.
+    fn read_gang(&self, bp: &Bp, dva: &Dva, psize: usize, depth: usize) -> Result<Vec<u8>> {
+        if depth >= MAX_GANG_DEPTH {
+            return Err(Error::limit(format!(
+                "gang blocks nested deeper than {MAX_GANG_DEPTH}"
+            )));
+        }
+        // The gang header's verifier names the bp's first DVA.
+        let id = bp.dva(0).unwrap_or(*dva);
+        let verifier = [id.vdev, id.offset, bp.phys_birth(), 0];
+        let mut header = None;
+        for dev in self.devices(dva.vdev) {
+            if let Ok(h) = Self::read_phys(dev, dva, GANG_SIZE)
+                && verify_eck(&h, verifier)
+            {
+                header = Some(h);
+                break;
+            }
+        }
+        let header = header.ok_or_else(|| Error::corrupt("gang header: bad checksum"))?;
+        let mut out = Vec::with_capacity(psize);
+        for i in 0..3 {
+            if out.len() >= psize {
+                break;
+            }
+            let child = Bp::parse(&header[i * BP_SIZE..])?;
+            if child.is_hole() {
+                continue;
+            }
+            let data = self.read_bp_depth(&child, depth + 1)?;
+            out.extend_from_slice(&data);
+        }
+        if out.len() < psize {
+            return Err(Error::corrupt(format!(
+                "gang block: members hold {} bytes < {psize}",
+                out.len()
+            )));
+        }
+        out.truncate(psize);
+        Ok(out)
+    }
+}
