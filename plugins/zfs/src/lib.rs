@@ -77,6 +77,9 @@ fn check_feature(name: &[u8]) -> Result<()> {
     )))
 }
 
+/// A directory's entries by name (object, name -> ZAP entry value).
+type DirCache = (u64, HashMap<Vec<u8>, u64>);
+
 /// A mounted ZFS dataset.
 pub struct ZfsFs {
     pool: Pool,
@@ -85,8 +88,10 @@ pub struct ZfsFs {
     sa: Option<SaTables>,
     dsobj: u64,
     dataset: Vec<u8>,
+    /// The txg of the uberblock mounted.
+    txg: u64,
     /// The last directory listed for lookups: (object, name -> entry value).
-    dir_cache: Mutex<Option<(u64, HashMap<Vec<u8>, u64>)>>,
+    dir_cache: Mutex<Option<DirCache>>,
 }
 
 impl std::fmt::Debug for ZfsFs {
@@ -137,6 +142,7 @@ fn parse_options(opts: &[u8]) -> Result<Option<Wanted<'_>>> {
 }
 
 struct Mounted {
+    txg: u64,
     os: Objset,
     root: u64,
     sa: Option<SaTables>,
@@ -239,6 +245,7 @@ fn mount_uberblock(pool: &Pool, ub: &pool::Uberblock, wanted: &Option<Wanted>) -
         None => None,
     };
     Ok(Mounted {
+        txg: ub.txg,
         os,
         root,
         sa,
@@ -267,6 +274,16 @@ impl ZfsFs {
             return Err(Error::NotADirectory);
         }
         Ok(dn)
+    }
+
+    /// The txg of the uberblock in use (the newest one that mounts).
+    pub fn txg(&self) -> u64 {
+        self.txg
+    }
+
+    /// The txgs of every valid uberblock found, newest first.
+    pub fn uberblock_txgs(&self) -> Vec<u64> {
+        self.pool.uberblocks.iter().map(|u| u.txg).collect()
     }
 
     /// The dataset's object number in the MOS (what the boot string names).
@@ -365,6 +382,7 @@ impl Filesystem for ZfsFs {
             sa: m.sa,
             dsobj: m.dsobj,
             dataset,
+            txg: m.txg,
             dir_cache: Mutex::new(None),
         };
         fs.dir(fs.root)?;
@@ -429,7 +447,7 @@ impl Filesystem for ZfsFs {
             uid: u32::try_from(a.uid).unwrap_or(u32::MAX),
             gid: u32::try_from(a.gid).unwrap_or(u32::MAX),
             nlink: a.links,
-            size: if kind == FileKind::Dir { 0 } else { a.size },
+            size: a.size,
             atime: ts(a.atime),
             mtime: ts(a.mtime),
             ctime: ts(a.ctime),

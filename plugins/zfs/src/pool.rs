@@ -324,7 +324,7 @@ impl Pool {
             tops[idx].push(dev.clone());
         }
         // Newest first; the same uberblock is in up to four labels per device.
-        ubs.sort_by(|a, b| (b.txg, b.timestamp).cmp(&(a.txg, a.timestamp)));
+        ubs.sort_by_key(|u| std::cmp::Reverse((u.txg, u.timestamp)));
         ubs.dedup_by(|a, b| {
             a.txg == b.txg && a.timestamp == b.timestamp && a.rootbp.cksum() == b.rootbp.cksum()
         });

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use zerocopy::FromBytes;
 
 /// zap_block_type values.
-const ZBT_LEAF: u64 = (1 << 63) + 0;
+const ZBT_LEAF: u64 = 1 << 63;
 const ZBT_HEADER: u64 = (1 << 63) + 1;
 const ZBT_MICRO: u64 = (1 << 63) + 3;
 /// ZAP_MAGIC and ZAP_LEAF_MAGIC.

@@ -60,7 +60,10 @@ fn dataset_by_options() {
 
     let old = mount_opts("zfs/fuse-v14-rpool", "rpool/ROOT/be1").unwrap();
     assert_eq!(old.dataset_object(), 36);
-    assert_eq!(hostname(&old), hostname(&mount("zfs/fuse-v14-rpool").unwrap()));
+    assert_eq!(
+        hostname(&old),
+        hostname(&mount("zfs/fuse-v14-rpool").unwrap())
+    );
     assert_eq!(
         mount_opts("zfs/fuse-v14-rpool", "rpool/ROOT")
             .unwrap()
@@ -137,7 +140,10 @@ fn extents_are_opaque_and_reads_stop_at_eof() {
     ));
     assert!(matches!(fs.read_link(id), Err(Error::NotASymlink)));
     assert!(matches!(fs.lookup(id, b"x"), Err(Error::NotADirectory)));
-    assert!(matches!(fs.lookup(fs.root(), b"nothere"), Err(Error::NotFound)));
+    assert!(matches!(
+        fs.lookup(fs.root(), b"nothere"),
+        Err(Error::NotFound)
+    ));
 }
 
 /// Devices of two different pools are refused together.
