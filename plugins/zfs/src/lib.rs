@@ -533,3 +533,36 @@ impl Filesystem for ZfsFs {
 }
 
 fsimage_abi::export_plugin!(ZfsFs);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_read_features_are_refused_by_name() {
+        assert!(check_feature(b"com.delphix:embedded_data").is_ok());
+        assert!(check_feature(b"org.zfsonlinux:large_dnode").is_ok());
+        for f in [
+            "com.datto:encryption",
+            "com.delphix:device_removal",
+            "org.illumos:skein",
+            "com.example:future",
+        ] {
+            let e = check_feature(f.as_bytes()).unwrap_err();
+            assert!(matches!(e, Error::Unsupported(_)));
+            assert!(e.to_string().contains(f), "{e}");
+        }
+    }
+
+    #[test]
+    fn dataset_option_parsing() {
+        assert!(parse_options(b"  ").unwrap().is_none());
+        let w = parse_options(b"rpool/ROOT/be@snap").unwrap().unwrap();
+        assert_eq!(w.fs, vec![&b"rpool"[..], b"ROOT", b"be"]);
+        assert_eq!(w.snap, Some(&b"snap"[..]));
+        assert!(parse_options(b"@x").is_err());
+        assert!(parse_options(b"p@").is_err());
+        let deep = "a/".repeat(100);
+        assert!(parse_options(deep.as_bytes()).is_err());
+    }
+}

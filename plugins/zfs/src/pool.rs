@@ -517,3 +517,90 @@ impl Pool {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A gang block pointer to device offset 0 (no real pool has gang
+    /// blocks in the fixtures: this header is built by hand).
+    fn gang_bp() -> Vec<u8> {
+        let mut b = vec![0u8; BP_SIZE];
+        let w0: u64 = 1; // vdev 0, asize 1 sector
+        let w1: u64 = 1 << 63; // offset 0, gang
+        let prop: u64 = (2 << 32) | (7 << 40) | (19 << 48) | (1 << 63);
+        b[0..8].copy_from_slice(&w0.to_le_bytes());
+        b[8..16].copy_from_slice(&w1.to_le_bytes());
+        b[48..56].copy_from_slice(&prop.to_le_bytes());
+        b[80..88].copy_from_slice(&5u64.to_le_bytes());
+        b
+    }
+
+    fn pool_on(dev: Vec<u8>) -> Pool {
+        Pool {
+            tops: vec![vec![Device::new(dev)]],
+            config: NvList::default(),
+            name: b"t".to_vec(),
+            version: 5000,
+            bootpath: Vec::new(),
+            uberblocks: Vec::new(),
+            cache: Mutex::new(Cache::default()),
+        }
+    }
+
+    /// A gang header whose member is the gang block itself: the nesting
+    /// bound stops the loop.
+    #[test]
+    fn gang_loop_hits_the_depth_limit() {
+        let mut dev = vec![0u8; (LABEL_START as usize) + 4096];
+        let at = LABEL_START as usize;
+        let mut hdr = vec![0u8; GANG_SIZE];
+        hdr[..BP_SIZE].copy_from_slice(&gang_bp());
+        hdr[GANG_SIZE - 40..GANG_SIZE - 32].copy_from_slice(&ZEC_MAGIC.to_le_bytes());
+        // Embedded checksum with the verifier (vdev, offset, birth, 0).
+        let mut v = hdr.clone();
+        for (i, w) in [0u64, 0, 5, 0].iter().enumerate() {
+            let o = GANG_SIZE - 32 + i * 8;
+            v[o..o + 8].copy_from_slice(&w.to_le_bytes());
+        }
+        let sum = checksum::sha256(&v);
+        for (i, w) in sum.iter().enumerate() {
+            let o = GANG_SIZE - 32 + i * 8;
+            hdr[o..o + 8].copy_from_slice(&w.to_le_bytes());
+        }
+        assert!(verify_eck(&hdr, [0, 0, 5, 0]));
+        dev[at..at + GANG_SIZE].copy_from_slice(&hdr);
+        let pool = pool_on(dev);
+        let bp = Bp::parse(&gang_bp()).unwrap();
+        let e = pool.read_bp(&bp).unwrap_err();
+        assert!(matches!(e, Error::Limit(_)), "{e:?}");
+        assert!(e.to_string().contains("gang"), "{e}");
+    }
+
+    /// A block pointer past the end of the device is an error.
+    #[test]
+    fn bp_past_the_device_is_an_error() {
+        let pool = pool_on(vec![0u8; 1 << 20]);
+        let mut b = gang_bp();
+        b[8..16].copy_from_slice(&(1u64 << 40).to_le_bytes()); // not gang, far
+        let bp = Bp::parse(&b).unwrap();
+        assert!(pool.read_bp(&bp).is_err());
+        // A vdev that is not there.
+        b[0..8].copy_from_slice(&((7u64 << 32) | 1).to_le_bytes());
+        let e = pool.read_bp(&Bp::parse(&b).unwrap()).unwrap_err();
+        assert!(e.to_string().contains("vdev 7"), "{e}");
+    }
+
+    /// A logical size past 16 MiB is refused before anything is allocated
+    /// (embedded block pointers can claim 32 MiB).
+    #[test]
+    fn oversized_blocks_are_refused() {
+        let pool = pool_on(vec![0u8; 1 << 20]);
+        let mut b = vec![0u8; BP_SIZE];
+        // Embedded, lsize 2^25, psize 1, compression lz4.
+        let prop: u64 = ((1 << 25) - 1) | (15 << 32) | (1 << 39) | (1 << 63);
+        b[48..56].copy_from_slice(&prop.to_le_bytes());
+        let e = pool.read_bp(&Bp::parse(&b).unwrap()).unwrap_err();
+        assert!(matches!(e, Error::Limit(_)), "{e:?}");
+    }
+}
