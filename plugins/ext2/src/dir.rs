@@ -171,6 +171,21 @@ fn verify_leaf(vol: &Volume, dir: &Inode, blk: &[u8], lblk: u64) -> Result<()> {
     Ok(())
 }
 
+/// Checks leaf block `lblk` of `dir` (its checksum tail, when it has one) and
+/// walks its entries from offset `from`, as `scan` does.
+pub fn scan_leaf(
+    vol: &Volume,
+    dir: &Inode,
+    blk: &[u8],
+    lblk: u64,
+    from: usize,
+    f: &mut dyn FnMut(RawEntry<'_>) -> Result<bool>,
+) -> Result<bool> {
+    verify_leaf(vol, dir, blk, lblk)?;
+    let ino = dir.ino;
+    scan(vol, blk, from, &|| format!("directory {ino}"), f)
+}
+
 /// Logical block `lblk` of a block-mapped directory (`None` for a hole),
 /// checksum-verified when it is a leaf.
 pub fn dir_block(vol: &Volume, dir: &Inode, lblk: u64) -> Result<Option<Arc<[u8]>>> {
@@ -243,12 +258,10 @@ pub fn for_each(
         for i in 0..run.len {
             let lblk = run.lblk + i;
             let b = vol.meta_block(p0 + i, || format!("directory {ino} block {lblk}"))?;
-            verify_leaf(vol, dir, &b, lblk)?;
             let from = std::mem::take(&mut in_first);
-            let go = scan(vol, &b, from, &what, &mut |e| {
+            if !scan_leaf(vol, dir, &b, lblk, from, &mut |e| {
                 f(lblk * bs + e.offset as u64, e)
-            })?;
-            if !go {
+            })? {
                 return Ok(false);
             }
         }

@@ -2,6 +2,7 @@
 
 use crate::csum;
 use crate::inode::Inode;
+use crate::limits::MAX_EXTENT_DEPTH;
 use crate::map::Cover;
 use crate::volume::Volume;
 use fsimage_abi::{Error, Result};
@@ -41,8 +42,6 @@ pub struct Ext4Extent {
 }
 
 pub const EXT4_EXT_MAGIC: u16 = 0xF30A;
-/// The kernel never builds deeper trees; deeper is corruption.
-pub const MAX_DEPTH: u16 = 5;
 /// ee_len above this marks an unwritten extent of ee_len - 32768 blocks.
 const EXT_INIT_MAX_LEN: u16 = 32768;
 const ENTRY: usize = 12;
@@ -57,9 +56,9 @@ fn header(node: &[u8], ino: u32, where_: &str, want_depth: Option<u16>) -> Resul
         return Err(bad(format!("bad magic {:#06x}", h.eh_magic.get())));
     }
     let depth = h.eh_depth.get();
-    if depth > MAX_DEPTH {
-        return Err(Error::corrupt(format!(
-            "inode {ino}: extent tree depth {depth} > {MAX_DEPTH}"
+    if depth > MAX_EXTENT_DEPTH {
+        return Err(Error::limit(format!(
+            "inode {ino}: extent tree depth {depth} > {MAX_EXTENT_DEPTH} (MAX_EXTENT_DEPTH)"
         )));
     }
     if let Some(w) = want_depth {

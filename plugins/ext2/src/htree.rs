@@ -5,6 +5,7 @@
 use crate::csum;
 use crate::dir;
 use crate::inode::{EXT4_CASEFOLD_FL, Inode};
+use crate::limits::{MAX_HTREE_LEVELS, MAX_HTREE_LEVELS_LARGEDIR};
 use crate::superblock::{EXT2_FLAGS_UNSIGNED_HASH, INCOMPAT_CASEFOLD, INCOMPAT_LARGEDIR};
 use crate::volume::Volume;
 use fsimage_abi::{Error, Result};
@@ -257,9 +258,9 @@ pub fn lookup(vol: &Volume, dir: &Inode, name: &[u8]) -> Result<Option<Option<u3
         return Ok(None);
     };
     let max_levels = if vol.geo.has_incompat(INCOMPAT_LARGEDIR) {
-        3
+        MAX_HTREE_LEVELS_LARGEDIR
     } else {
-        2
+        MAX_HTREE_LEVELS
     };
     let levels = usize::from(info.indirect_levels) + 1;
     if info.reserved_zero.get() != 0 || info.info_length != 8 || levels > max_levels {

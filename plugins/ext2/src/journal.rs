@@ -4,6 +4,7 @@
 
 use crate::csum;
 use crate::inode::Inode;
+use crate::limits::MAX_REVOKES;
 use crate::map;
 use crate::superblock::COMPAT_HAS_JOURNAL;
 use crate::volume::Volume;
@@ -63,10 +64,6 @@ const INCOMPAT_FAST_COMMIT: u32 = 0x20;
 const JSB_CHECKSUM: usize = 0xFC;
 /// Offset of `h_chksum[0]` in a commit block.
 const COMMIT_CHECKSUM: usize = 16;
-
-/// Revoke records kept while scanning (each costs memory; a real journal
-/// holds far fewer).
-const MAX_REVOKES: usize = 1 << 21;
 
 const FLAG_ESCAPE: u32 = 1;
 const FLAG_SAME_UUID: u32 = 2;
@@ -352,7 +349,7 @@ pub fn replay(vol: &Volume, verify: bool) -> Result<Overlay> {
                     };
                     if pending_revokes.len() + revoked.len() >= MAX_REVOKES {
                         return Err(Error::limit(format!(
-                            "journal: more than {MAX_REVOKES} revoke records"
+                            "journal: more than {MAX_REVOKES} revoke records (MAX_REVOKES)"
                         )));
                     }
                     pending_revokes.push(r);

@@ -11,11 +11,14 @@ mod cache;
 mod csum;
 mod dir;
 mod extents;
+#[doc(hidden)]
+pub mod fuzzing;
 mod group;
 mod htree;
 mod inline;
 mod inode;
 mod journal;
+pub mod limits;
 mod map;
 mod superblock;
 mod volume;
@@ -25,14 +28,13 @@ use fsimage_abi::{
     Stat,
 };
 use inode::{EXT4_EXTENTS_FL, EXT4_INDEX_FL, EXT4_INLINE_DATA_FL, Inode};
+use limits::{MAX_NAME_LEN, MAX_SYMLINK};
 use std::ffi::CStr;
 use superblock::COMPAT_DIR_INDEX;
 use volume::Volume;
 
 /// Root directory inode.
 const ROOT_INO: u32 = 2;
-/// Longest symlink target read (the kernel caps targets at a page / block).
-const MAX_SYMLINK: u64 = 65536;
 
 /// A mounted ext2/3/4 filesystem.
 pub struct Ext2Fs {
@@ -204,7 +206,7 @@ impl Filesystem for Ext2Fs {
 
     fn lookup(&self, dir: u64, name: &[u8]) -> Result<u64> {
         let d = self.dir_inode(dir)?;
-        if name.is_empty() || name.len() > 255 || name.contains(&b'/') {
+        if name.is_empty() || name.len() > MAX_NAME_LEN || name.contains(&b'/') {
             return Err(Error::NotFound);
         }
         if name == b"." {
@@ -265,8 +267,8 @@ impl Filesystem for Ext2Fs {
         }
         let size = inode.size();
         if size > MAX_SYMLINK {
-            return Err(Error::corrupt(format!(
-                "inode {}: symlink of {size} bytes",
+            return Err(Error::limit(format!(
+                "inode {}: symlink of {size} bytes > {MAX_SYMLINK} (MAX_SYMLINK)",
                 inode.ino
             )));
         }

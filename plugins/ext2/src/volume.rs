@@ -5,15 +5,13 @@ use crate::csum;
 use crate::group::{self, Group};
 use crate::inode::Inode;
 use crate::journal::Overlay;
+use crate::limits::{EAGER_DESC_BLOCKS, cache_blocks};
 use crate::superblock::{
     self, Ext4SuperBlock, Geometry, INCOMPAT_CSUM_SEED, S_CHECKSUM_OFFSET, SUPERBLOCK_OFFSET,
 };
 use fsimage_abi::{Device, Error, ReadAt, Result};
 use std::sync::Arc;
 use zerocopy::FromBytes;
-
-/// Descriptor blocks checked at mount time (beyond that, on use).
-const EAGER_DESC_BLOCKS: u64 = 1024;
 
 pub struct Volume {
     pub dev: Device,
@@ -38,17 +36,32 @@ impl Volume {
         let sb = read_superblock(&|off, buf| dev.read_exact_at(off, buf))?;
         let geo = superblock::geometry(&sb)?;
         superblock::check_incompat(geo.incompat)?;
-        let cap = (4usize << 20) / geo.block_size as usize;
         let mut vol = Volume {
+            cache: BlockCache::new(cache_blocks(geo.block_size)),
             dev,
             sb,
             geo,
             csum_seed: None,
-            cache: BlockCache::new(cap.max(16)),
             overlay: Overlay::default(),
         };
         vol.load_metadata(verify)?;
         Ok(vol)
+    }
+
+    /// A volume over `dev` as `sb` describes it, without reading the
+    /// superblock or group table from `dev` (the fuzz entry points hand the
+    /// parsers their blocks directly). `sb` goes through the same checks.
+    pub fn detached(dev: Device, sb: Ext4SuperBlock, csum_seed: Option<u32>) -> Result<Volume> {
+        let geo = superblock::geometry(&sb)?;
+        superblock::check_incompat(geo.incompat)?;
+        Ok(Volume {
+            cache: BlockCache::new(cache_blocks(geo.block_size)),
+            dev,
+            sb,
+            geo,
+            csum_seed,
+            overlay: Overlay::default(),
+        })
     }
 
     /// (Re)reads superblock-derived state and the group table, through the
@@ -127,8 +140,7 @@ impl Volume {
 
     /// Forgets cached blocks (after the journal overlay changed what they hold).
     pub fn clear_cache(&mut self) {
-        let cap = (4usize << 20) / self.geo.block_size as usize;
-        self.cache = BlockCache::new(cap.max(16));
+        self.cache = BlockCache::new(cache_blocks(self.geo.block_size));
     }
 
     pub fn block_size(&self) -> u64 {

@@ -206,8 +206,12 @@ fn extent_trees() {
     let mut img = good.clone();
     put16(&mut img, i_block + 6, 9);
     let fs = mount_bytes(&img, "csum=off").unwrap();
-    let m = corrupt_msg(fs.read_dir(2, 0, &mut Collect(Vec::new(), 100)));
-    assert_eq!(m, "inode 2: extent tree depth 9 > 5");
+    match fs.read_dir(2, 0, &mut Collect(Vec::new(), 100)) {
+        Err(Error::Limit(m)) => {
+            assert_eq!(m, "inode 2: extent tree depth 9 > 5 (MAX_EXTENT_DEPTH)")
+        }
+        other => panic!("expected the depth limit, got {other:?}"),
+    }
     // With checksums on, the inode checksum catches it first.
     let m = corrupt_msg(mount_bytes(&img, ""));
     assert!(m.starts_with("inode 2: checksum"), "{m}");
@@ -251,8 +255,10 @@ fn absurd_sizes() {
     let mut img = good.clone();
     put32(&mut img, inode_offset(&good, link) + 0x6C, 1);
     let fs = mount_bytes(&img, "").unwrap();
-    let m = corrupt_msg(fs.read_link(link as u64));
-    assert!(m.contains("symlink"), "{m}");
+    match fs.read_link(link as u64) {
+        Err(Error::Limit(m)) => assert!(m.contains("MAX_SYMLINK"), "{m}"),
+        other => panic!("expected the symlink limit, got {other:?}"),
+    }
     // An indirect block pointing past the filesystem.
     let big = fsimage_abi::sdk::lookup_path(&fs, b"/boot/vmlinuz-3").unwrap() as usize;
     let mut img = good.clone();

@@ -1070,3 +1070,77 @@ impl Filesystem for Iso9660Fs {
 }
 
 fsimage_abi::export_plugin!(Iso9660Fs);
+
+/// Entry points for the `iso9660_susp` and `zisofs` fuzz targets and their
+/// regression tests. Not part of the plugin's API.
+#[doc(hidden)]
+pub mod fuzzing {
+    use super::{Sections, file_kind, susp, zf_params, zisofs};
+    use fsimage_abi::{Error, Result};
+
+    /// Parses a system use area as a directory record's is parsed, following
+    /// CE continuation areas on a small device, and decodes what the listing
+    /// and `read` take from it (kind, ZF parameters).
+    ///
+    /// ```text
+    /// [0]       bytes to skip (the root's SP len_skp)
+    /// [1]       logical block size: 512 << (n % 3)
+    /// [2..4]    length of the system use area (LE)
+    /// [4..]     the area, then the device: CE block_location counts
+    ///           logical blocks from the byte after the area
+    /// ```
+    pub fn susp(data: &[u8]) -> Result<()> {
+        let Some(head) = data.get(..4) else {
+            return Err(Error::invalid("fuzz input shorter than its header"));
+        };
+        let skip = usize::from(head[0]);
+        let block_size = 512u64 << (head[1] % 3);
+        let su_len = usize::from(u16::from_le_bytes([head[2], head[3]]));
+        let rest = &data[4..];
+        let (su, dev) = rest.split_at(su_len.min(rest.len()));
+        let dev = dev.to_vec();
+        let ctx = susp::Ctx {
+            dev: &dev,
+            block_size,
+            record: 0,
+        };
+        let rr = susp::parse(&ctx, su, skip)?;
+        let _ = file_kind(Some(&rr));
+        if let Some(zf) = rr.zf {
+            zf_params(zf)?;
+        }
+        Ok(())
+    }
+
+    /// Decompresses a zisofs file as `read` does, block after block, up to
+    /// `max` bytes of output.
+    ///
+    /// ```text
+    /// [0]       the ZF entry's header size / 4
+    /// [1]       the ZF entry's log2 block size
+    /// [2..6]    the ZF entry's uncompressed size (LE)
+    /// [6..]     the file's bytes (header, block pointers, zlib streams)
+    /// ```
+    pub fn zisofs(data: &[u8], max: u64) -> Result<Vec<u8>> {
+        let Some(head) = data.get(..6) else {
+            return Err(Error::invalid("fuzz input shorter than its header"));
+        };
+        let size = u32::from_le_bytes([head[2], head[3], head[4], head[5]]);
+        let zf = zf_params((*b"pz", head[0], head[1], u64::from(size)))?;
+        let dev = data[6..].to_vec();
+        let sections = [(0u64, dev.len() as u64)];
+        let raw = Sections {
+            dev: &dev,
+            sections: &sections,
+        };
+        zisofs::check_header(&zf, &raw)?;
+        let mut out = Vec::new();
+        let mut i = 0u64;
+        while (out.len() as u64) < zf.size.min(max) {
+            let b = zisofs::block(&zf, &raw, i)?;
+            out.extend_from_slice(&b);
+            i += 1;
+        }
+        Ok(out)
+    }
+}

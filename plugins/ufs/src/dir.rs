@@ -4,7 +4,7 @@
 use crate::UfsFs;
 use crate::limits::{MAX_DIR_SIZE, MAX_NAMLEN};
 use crate::ondisk::{DIRECT_HEADER, Direct, OldDirect};
-use crate::superblock::Endian;
+use crate::superblock::{Endian, Geometry};
 use fsimage_abi::{Error, FileKind, Result};
 use zerocopy::byteorder::ByteOrder;
 use zerocopy::{BigEndian, FromBytes, LittleEndian};
@@ -79,62 +79,76 @@ pub fn for_each(
     while block_start < size {
         let n = fs.read_data(dir, block_start, &mut buf)?;
         let data = buf.get(..n).unwrap_or_default();
-        let mut chunk = 0usize;
-        while chunk < data.len() {
-            let cend = data.len().min(chunk + DIRBLKSIZ as usize);
-            let mut pos = chunk;
-            while pos < cend {
-                let at = block_start + pos as u64;
-                let bad = |what: String| {
-                    Error::corrupt(format!(
-                        "inode {}: directory entry at {at}: {what}",
-                        dir.ino
-                    ))
-                };
-                let rec = data.get(pos..cend).unwrap_or_default();
-                let h = match g.endian {
-                    Endian::Little => header::<LittleEndian>(rec, g.old_format),
-                    Endian::Big => header::<BigEndian>(rec, g.old_format),
-                };
-                let Some((ino, reclen, dtype, namlen)) = h else {
-                    return Err(bad("truncated header".into()));
-                };
-                let reclen = usize::from(reclen);
-                if reclen == 0 || reclen % 4 != 0 || reclen > rec.len() {
-                    return Err(bad(format!(
-                        "d_reclen {reclen} (room {} in its {DIRBLKSIZ}-byte chunk)",
-                        rec.len()
-                    )));
-                }
-                if ino != 0 {
-                    if namlen == 0 || namlen > MAX_NAMLEN || DIRECT_HEADER + namlen > reclen {
-                        return Err(bad(format!("d_namlen {namlen} in d_reclen {reclen}")));
-                    }
-                    if u64::from(ino) >= g.inodes() {
-                        return Err(bad(format!("d_ino {ino} >= {}", g.inodes())));
-                    }
-                    let name = rec
-                        .get(DIRECT_HEADER..DIRECT_HEADER + namlen)
-                        .unwrap_or_default();
-                    if name.contains(&b'/') || name.contains(&0) {
-                        return Err(bad("name holds '/' or NUL".into()));
-                    }
-                    if at >= cookie && dtype != DT_WHT {
-                        let r = Record {
-                            ino,
-                            kind: dt_kind(dtype),
-                            name,
-                        };
-                        if !f(at, r)? {
-                            return Ok(());
-                        }
-                    }
-                }
-                pos += reclen;
-            }
-            chunk = cend;
+        if !scan_block(g, dir.ino, data, block_start, cookie, f)? {
+            return Ok(());
         }
         block_start += bsize;
     }
     Ok(())
+}
+
+/// The records of one directory block `data` that starts at byte
+/// `block_start` of directory inode `ino`, DIRBLKSIZ chunk by chunk; `f` gets
+/// those at or after `cookie` and returns false to stop (then so does this).
+pub fn scan_block(
+    g: &Geometry,
+    ino: u64,
+    data: &[u8],
+    block_start: u64,
+    cookie: u64,
+    f: &mut dyn FnMut(u64, Record<'_>) -> Result<bool>,
+) -> Result<bool> {
+    let mut chunk = 0usize;
+    while chunk < data.len() {
+        let cend = data.len().min(chunk + DIRBLKSIZ as usize);
+        let mut pos = chunk;
+        while pos < cend {
+            let at = block_start + pos as u64;
+            let bad = |what: String| {
+                Error::corrupt(format!("inode {ino}: directory entry at {at}: {what}"))
+            };
+            let rec = data.get(pos..cend).unwrap_or_default();
+            let h = match g.endian {
+                Endian::Little => header::<LittleEndian>(rec, g.old_format),
+                Endian::Big => header::<BigEndian>(rec, g.old_format),
+            };
+            let Some((d_ino, reclen, dtype, namlen)) = h else {
+                return Err(bad("truncated header".into()));
+            };
+            let reclen = usize::from(reclen);
+            if reclen == 0 || reclen % 4 != 0 || reclen > rec.len() {
+                return Err(bad(format!(
+                    "d_reclen {reclen} (room {} in its {DIRBLKSIZ}-byte chunk)",
+                    rec.len()
+                )));
+            }
+            if d_ino != 0 {
+                if namlen == 0 || namlen > MAX_NAMLEN || DIRECT_HEADER + namlen > reclen {
+                    return Err(bad(format!("d_namlen {namlen} in d_reclen {reclen}")));
+                }
+                if u64::from(d_ino) >= g.inodes() {
+                    return Err(bad(format!("d_ino {d_ino} >= {}", g.inodes())));
+                }
+                let name = rec
+                    .get(DIRECT_HEADER..DIRECT_HEADER + namlen)
+                    .unwrap_or_default();
+                if name.contains(&b'/') || name.contains(&0) {
+                    return Err(bad("name holds '/' or NUL".into()));
+                }
+                if at >= cookie && dtype != DT_WHT {
+                    let r = Record {
+                        ino: d_ino,
+                        kind: dt_kind(dtype),
+                        name,
+                    };
+                    if !f(at, r)? {
+                        return Ok(false);
+                    }
+                }
+            }
+            pos += reclen;
+        }
+        chunk = cend;
+    }
+    Ok(true)
 }

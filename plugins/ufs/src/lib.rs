@@ -8,6 +8,8 @@
 
 mod bmap;
 mod dir;
+#[doc(hidden)]
+pub mod fuzzing;
 mod inode;
 pub mod limits;
 mod ondisk;

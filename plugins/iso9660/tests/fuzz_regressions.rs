@@ -1,0 +1,57 @@
+//! Replays every input the `iso9660_susp` and `zisofs` fuzz targets crashed
+//! on (`fixtures/regressions/<target>/`) and their committed seeds (real
+//! system use areas and zisofs files from the fixtures) through the code the
+//! targets run (`fuzz/src/iso9660_inner_case.rs`): each must end without a
+//! panic, and the seeds must parse.
+
+#[path = "../../../fuzz/src/iso9660_inner_case.rs"]
+mod iso9660_inner_case;
+
+use fsimage_plugin_iso9660::fuzzing;
+use std::path::{Path, PathBuf};
+
+fn files_in(dir: &Path) -> Vec<PathBuf> {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut files: Vec<PathBuf> = rd
+        .filter_map(|e| Some(e.ok()?.path()))
+        .filter(|p| p.is_file() && p.extension().is_none_or(|x| x != "md"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Replays a target's regression inputs and seeds; returns the seeds.
+fn replay(target: &str, run: fn(&[u8])) -> Vec<PathBuf> {
+    let root = fsimage_testkit::fixtures_dir();
+    let seeds = files_in(&root.join("../fuzz/seeds").join(target));
+    assert!(!seeds.is_empty(), "{target}: no seeds");
+    for f in files_in(&root.join("regressions").join(target))
+        .iter()
+        .chain(&seeds)
+    {
+        let data = std::fs::read(f).expect("read input");
+        let r = std::panic::catch_unwind(|| run(&data));
+        assert!(r.is_ok(), "{}: panicked", f.display());
+    }
+    seeds
+}
+
+#[test]
+fn iso9660_susp_regressions() {
+    for f in replay("iso9660_susp", iso9660_inner_case::susp) {
+        let data = std::fs::read(&f).expect("read seed");
+        fuzzing::susp(&data).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+    }
+}
+
+#[test]
+fn zisofs_regressions() {
+    for f in replay("zisofs", iso9660_inner_case::zisofs) {
+        let data = std::fs::read(&f).expect("read seed");
+        let out =
+            fuzzing::zisofs(&data, 1 << 20).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        assert!(!out.is_empty(), "{}: nothing inflated", f.display());
+    }
+}
