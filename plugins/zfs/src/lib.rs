@@ -3,7 +3,9 @@
 //! devices (plain and mirror vdevs).
 //!
 //! The mount options string names the dataset, `pool/fs[@snap]`; empty
-//! means the pool's `bootfs` property, else the pool's root dataset. The
+//! means the pool's `bootfs` property, else the pool's root dataset.
+//! `csum=off` (comma-separated from the name) skips checksum verification,
+//! for fuzzing. The
 //! boot string is libfsimage's `zfs-bootfs=<pool>/<dataset object>,
 //! bootpath='<phys_path>'`.
 //!
@@ -120,6 +122,39 @@ fn need(v: Option<u64>, what: impl std::fmt::Display) -> Result<u64> {
 struct Wanted<'a> {
     fs: Vec<&'a [u8]>,
     snap: Option<&'a [u8]>,
+}
+
+/// Mount options: comma-separated; `csum=off` (read without verifying
+/// checksums, for fuzzing) and at most one dataset name.
+struct Options<'a> {
+    wanted: Option<Wanted<'a>>,
+    verify: bool,
+}
+
+fn parse_mount_options(opts: &[u8]) -> Result<Options<'_>> {
+    let mut o = Options {
+        wanted: None,
+        verify: true,
+    };
+    for tok in opts.split(|&c| c == b',') {
+        let t = tok.trim_ascii();
+        if t.is_empty() {
+            continue;
+        }
+        if t == b"csum=off" {
+            o.verify = false;
+        } else if t.contains(&b'=') {
+            return Err(Error::invalid(format!(
+                "zfs: unknown option '{}'",
+                String::from_utf8_lossy(t)
+            )));
+        } else if o.wanted.is_some() {
+            return Err(Error::invalid("zfs: more than one dataset named"));
+        } else {
+            o.wanted = parse_options(t)?;
+        }
+    }
+    Ok(o)
 }
 
 fn parse_options(opts: &[u8]) -> Result<Option<Wanted<'_>>> {
@@ -342,8 +377,8 @@ impl Filesystem for ZfsFs {
     }
 
     fn mount(devices: Vec<Device>, options: &[u8]) -> Result<Self> {
-        let wanted = parse_options(options)?;
-        let pool = Pool::open(devices)?;
+        let Options { wanted, verify } = parse_mount_options(options)?;
+        let pool = Pool::open(devices, verify)?;
         for f in pool.features_for_read() {
             check_feature(&f)?;
         }
@@ -564,5 +599,10 @@ mod tests {
         assert!(parse_options(b"p@").is_err());
         let deep = "a/".repeat(100);
         assert!(parse_options(deep.as_bytes()).is_err());
+        let o = parse_mount_options(b"csum=off, tank/a").unwrap();
+        assert!(!o.verify);
+        assert_eq!(o.wanted.unwrap().fs, vec![&b"tank"[..], b"a"]);
+        assert!(parse_mount_options(b"a,b").is_err());
+        assert!(parse_mount_options(b"journal=replay").is_err());
     }
 }

@@ -93,7 +93,7 @@ fn label_offsets(size: u64) -> Vec<u64> {
 }
 
 /// Parses the uberblocks of one ring (`ring` read from device offset `at`).
-fn parse_ring(ring: &[u8], at: u64, shift: u64, out: &mut Label) {
+fn parse_ring(ring: &[u8], at: u64, shift: u64, verify: bool, out: &mut Label) {
     let slot = 1usize << shift;
     for (i, s) in ring.chunks_exact(slot).enumerate() {
         let Ok((ub, _)) = uberblock_t::read_from_prefix(s) else {
@@ -108,7 +108,7 @@ fn parse_ring(ring: &[u8], at: u64, shift: u64, out: &mut Label) {
             continue;
         }
         let off = at + (i as u64) * slot as u64;
-        if !verify_eck(s, [off, 0, 0, 0]) {
+        if verify && !verify_eck(s, [off, 0, 0, 0]) {
             continue;
         }
         let Ok(rootbp) = Bp::parse(&s[40..40 + BP_SIZE]) else {
@@ -122,14 +122,14 @@ fn parse_ring(ring: &[u8], at: u64, shift: u64, out: &mut Label) {
     }
 }
 
-fn read_label(dev: &Device, off: u64) -> Label {
+fn read_label(dev: &Device, off: u64, verify: bool) -> Label {
     let mut l = Label {
         nv: None,
         ubs: Vec::new(),
         big_endian_ubs: 0,
     };
     if let Ok(area) = dev.read_vec_at(off + VDEV_PHYS_OFFSET, VDEV_PHYS_SIZE)
-        && verify_eck(&area, [off + VDEV_PHYS_OFFSET, 0, 0, 0])
+        && (!verify || verify_eck(&area, [off + VDEV_PHYS_OFFSET, 0, 0, 0]))
     {
         l.nv = nvlist::unpack(&area).ok();
     }
@@ -140,7 +140,7 @@ fn read_label(dev: &Device, off: u64) -> Label {
             .unwrap_or(9);
     let shift = ashift.clamp(UB_SHIFT_MIN, UB_SHIFT_MAX);
     if let Ok(ring) = dev.read_vec_at(off + UB_RING_OFFSET, UB_RING_SIZE as usize) {
-        parse_ring(&ring, off + UB_RING_OFFSET, shift, &mut l);
+        parse_ring(&ring, off + UB_RING_OFFSET, shift, verify, &mut l);
     }
     l
 }
@@ -155,7 +155,7 @@ pub fn probe(dev: &Device) -> bool {
         };
         for shift in [10, 12] {
             if let Ok(ring) = dev.read_vec_at(off + UB_RING_OFFSET, UB_RING_SIZE as usize) {
-                parse_ring(&ring, off + UB_RING_OFFSET, shift, &mut l);
+                parse_ring(&ring, off + UB_RING_OFFSET, shift, true, &mut l);
             }
         }
         !l.ubs.is_empty() || l.big_endian_ubs > 0
@@ -217,6 +217,8 @@ pub struct Pool {
     pub bootpath: Vec<u8>,
     /// Valid uberblocks, newest first (txg, then timestamp), deduplicated.
     pub uberblocks: Vec<Uberblock>,
+    /// Whether checksums are verified (`csum=off` clears it).
+    verify: bool,
     cache: Mutex<Cache>,
 }
 
@@ -236,8 +238,10 @@ fn is_supported_version(v: u64) -> bool {
 }
 
 impl Pool {
-    /// Reads every label of every device and assembles the pool.
-    pub fn open(devices: Vec<Device>) -> Result<Pool> {
+    /// Reads every label of every device and assembles the pool. With
+    /// `verify` false no checksum is checked (labels, uberblocks, blocks):
+    /// the `csum=off` option, for fuzzing past the checksums.
+    pub fn open(devices: Vec<Device>, verify: bool) -> Result<Pool> {
         if devices.is_empty() {
             return Err(Error::invalid("zfs: no device"));
         }
@@ -253,7 +257,7 @@ impl Pool {
         for dev in &devices {
             let mut best: Option<NvList> = None;
             for off in label_offsets(dev.size()) {
-                let l = read_label(dev, off);
+                let l = read_label(dev, off, verify);
                 big_endian += l.big_endian_ubs;
                 ubs.extend(l.ubs);
                 if let Some(nv) = l.nv {
@@ -341,6 +345,7 @@ impl Pool {
             version,
             bootpath,
             uberblocks: ubs,
+            verify,
             cache: Mutex::new(Cache::default()),
         })
     }
@@ -425,7 +430,8 @@ impl Pool {
         }
         let mut last_err = Error::corrupt("block pointer: no DVA");
         let finish = |phys: &[u8]| -> Result<Vec<u8>> {
-            if let Some(c) = checksum::compute(algo, phys)
+            if self.verify
+                && let Some(c) = checksum::compute(algo, phys)
                 && c != bp.cksum()
             {
                 return Err(Error::corrupt(format!(
@@ -488,7 +494,7 @@ impl Pool {
         let mut header = None;
         for dev in self.devices(dva.vdev) {
             if let Ok(h) = Self::read_phys(dev, dva, GANG_SIZE)
-                && verify_eck(&h, verifier)
+                && (!self.verify || verify_eck(&h, verifier))
             {
                 header = Some(h);
                 break;
@@ -544,6 +550,7 @@ mod tests {
             version: 5000,
             bootpath: Vec::new(),
             uberblocks: Vec::new(),
+            verify: true,
             cache: Mutex::new(Cache::default()),
         }
     }

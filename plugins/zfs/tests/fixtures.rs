@@ -104,3 +104,23 @@ fn shared_fixtures_extended() {
         check_image(&img, want, &name, 1000);
     }
 }
+
+/// `csum=off` (the fuzzing option) reads the same tree, with or without a
+/// dataset name beside it.
+#[test]
+fn csum_off_reads_the_same_tree() {
+    use fsimage_testkit::plugin;
+    for (name, o) in [
+        ("zfs/ozfs-lz4", "csum=off"),
+        ("zfs/fuse-v14-rpool", "rpool/ROOT/be1,csum=off"),
+    ] {
+        let img = fsimage_testkit::image(name);
+        plugin::check_image::<fsimage_plugin_zfs::ZfsFs>(
+            &img,
+            o,
+            fsimage_testkit::manifest(name),
+            name,
+            opts(1000),
+        );
+    }
+}
