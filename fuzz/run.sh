@@ -25,6 +25,12 @@ case $t in
   iso9660_image)   dict=iso9660; max_len=262144 ;;
   abi_dir_records) dict=abi;  max_len=4096 ;;
   sandbox_reply)   dict=sandbox; max_len=4096 ;;
+  ext2_extents)    dict=ext2_inner; max_len=65536 ;;
+  ext2_htree)      dict=ext2_inner; max_len=262144 ;;
+  ext2_dirblock)   dict=ext2_inner; max_len=131072 ;;
+  ufs_dirblock)    dict=ufs;  max_len=65536 ;;
+  iso9660_susp)    dict=iso9660; max_len=16384 ;;
+  zisofs)          dict=zisofs; max_len=131072 ;;
   *) echo "unknown target $t" >&2; exit 2 ;;
 esac
 
