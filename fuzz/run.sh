@@ -28,7 +28,7 @@ case $t in
   ext2_extents)    dict=ext2_inner; max_len=65536 ;;
   ext2_htree)      dict=ext2_inner; max_len=262144 ;;
   ext2_dirblock)   dict=ext2_inner; max_len=131072 ;;
-  ufs_dirblock)    dict=ufs;  max_len=65536 ;;
+  ufs_dirblock)    dict=ufs;  max_len=131072 ;;
   iso9660_susp)    dict=iso9660; max_len=16384 ;;
   zisofs)          dict=zisofs; max_len=131072 ;;
   *) echo "unknown target $t" >&2; exit 2 ;;
