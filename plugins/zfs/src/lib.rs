@@ -321,6 +321,22 @@ impl ZfsFs {
         self.pool.uberblocks.iter().map(|u| u.txg).collect()
     }
 
+    /// An object's data block size and its first `max` bytes of data, as
+    /// stored (directories: their ZAP blocks). For making fuzz seeds.
+    #[doc(hidden)]
+    pub fn raw_object(&self, id: u64, max: u64) -> Result<(u64, Vec<u8>)> {
+        let dn = self.dnode(id)?;
+        let bs = dn.datablksz();
+        let len = bs
+            .checked_mul(dn.maxblkid().saturating_add(1))
+            .unwrap_or(u64::MAX)
+            .min(max);
+        // len <= max, which callers keep small.
+        let mut v = vec![0u8; len as usize];
+        self.pool.dnode_read(&dn, 0, &mut v)?;
+        Ok((bs, v))
+    }
+
     /// The dataset's object number in the MOS (what the boot string names).
     pub fn dataset_object(&self) -> u64 {
         self.dsobj
