@@ -31,6 +31,10 @@ case $t in
   ufs_dirblock)    dict=ufs;  max_len=131072 ;;
   iso9660_susp)    dict=iso9660; max_len=16384 ;;
   zisofs)          dict=zisofs; max_len=131072 ;;
+  zfs_image)       dict=zfs;  max_len=262144 ;;
+  zfs_nvlist)      dict=zfs;  max_len=16384 ;;
+  zfs_zap)         dict=zfs;  max_len=524288 ;;
+  zfs_decompress)  dict=zfs;  max_len=65536 ;;
   *) echo "unknown target $t" >&2; exit 2 ;;
 esac
 
