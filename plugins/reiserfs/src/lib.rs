@@ -53,9 +53,10 @@ fn split(id: u64) -> (u32, u32) {
     ((id >> 32) as u32, id as u32)
 }
 
-/// A directory scan's callback: (entry, all entries of its item, item
-/// sequence number) -> go on?
-type EntryFn<'a> = dyn FnMut(&dir::Entry, &[dir::Entry], u64) -> Result<bool> + 'a;
+/// A directory scan's callback for each entry: go on?
+type EntryFn<'a> = dyn FnMut(&dir::Entry) -> Result<bool> + 'a;
+/// A directory scan's callback for each directory item read: go on?
+type ItemFn<'a> = dyn FnMut(&[dir::Entry]) -> bool + 'a;
 
 /// How a run of file bytes is found.
 enum Piece<'a> {
@@ -106,15 +107,21 @@ impl ReiserFs {
         Ok(i)
     }
 
-    /// Calls `f(entry, item_seq)` for every entry of directory `dir` whose
-    /// offset is >= `start`, in offset order, until `f` says stop;
-    /// `item_seq` changes with each directory item.
-    fn scan_dir(&self, dir: &Inode, start: u32, f: &mut EntryFn) -> Result<()> {
+    /// Calls `f(entry)` for every entry of directory `dir` whose offset is
+    /// at least `start`, in offset order, until `f` says stop; `on_item`
+    /// sees every directory item read, first.
+    fn scan_dir(
+        &self,
+        dir: &Inode,
+        start: u32,
+        on_item: &mut ItemFn,
+        f: &mut EntryFn,
+    ) -> Result<()> {
         let (d, o) = split(dir.id);
         let me = Key::new(d, o, u64::from(start), TYPE_DIRENTRY);
         let mut c = self.tree.seek(&me)?;
         let mut last: Option<u32> = None;
-        let (mut seen, mut seq) = (0u64, 0u64);
+        let mut seen = 0u64;
         while let Some((it, body, blk)) = c.item() {
             if !it.key.same_object(&me) {
                 if it.key > me {
@@ -124,7 +131,9 @@ impl ReiserFs {
                 let pos = c.pos();
                 let what = || format!("leaf block {blk}: item {pos} (directory {d} {o})");
                 let ents = dir::entries(body, it.entry_count, &what)?;
-                seq += 1;
+                if !on_item(&ents) {
+                    return Ok(());
+                }
                 for e in &ents {
                     if e.offset < start {
                         continue;
@@ -144,7 +153,7 @@ impl ReiserFs {
                             "directory {d} {o}: entries read ({MAX_DIR_ENTRIES})"
                         )));
                     }
-                    if !f(e, &ents, seq)? {
+                    if !f(e)? {
                         return Ok(());
                     }
                 }
@@ -165,7 +174,7 @@ impl ReiserFs {
     /// Looks a name up by reading every entry.
     fn lookup_linear(&self, dir: &Inode, name: &[u8]) -> Result<Option<u64>> {
         let mut found = None;
-        self.scan_dir(dir, 0, &mut |e, _, _| {
+        self.scan_dir(dir, 0, &mut |_| true, &mut |e| {
             if e.visible && e.name == name {
                 found = Some(e.id());
                 return Ok(false);
@@ -184,20 +193,15 @@ impl ReiserFs {
         let Some(h) = hash::offset_hash(code, name) else {
             return Ok(None);
         };
-        let (mut found, mut consistent, mut checked_seq) = (None, true, 0u64);
-        self.scan_dir(dir, h, &mut |e, item, seq| {
-            if seq != checked_seq {
-                checked_seq = seq;
-                for x in item {
-                    if x.offset <= dir::DOT_DOT_OFFSET {
-                        continue;
-                    }
-                    if hash::offset_hash(code, x.name) != Some(x.offset & 0x7fff_ff80) {
-                        consistent = false;
-                        return Ok(false);
-                    }
-                }
-            }
+        let (mut found, mut consistent) = (None, true);
+        let mut check = |item: &[dir::Entry]| {
+            consistent = item.iter().all(|x| {
+                x.offset <= dir::DOT_DOT_OFFSET
+                    || hash::offset_hash(code, x.name) == Some(x.offset & 0x7fff_ff80)
+            });
+            consistent
+        };
+        self.scan_dir(dir, h, &mut check, &mut |e| {
             if e.offset > (h | 0x7f) {
                 return Ok(false);
             }
@@ -456,7 +460,7 @@ impl Filesystem for ReiserFs {
         let Ok(start) = u32::try_from(cookie) else {
             return Ok(());
         };
-        self.scan_dir(&d, start, &mut |e, _, _| {
+        self.scan_dir(&d, start, &mut |_| true, &mut |e| {
             if !e.visible
                 || e.name == b"."
                 || e.name == b".."

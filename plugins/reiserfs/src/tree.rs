@@ -35,7 +35,7 @@ impl std::fmt::Debug for Tree {
 /// Where a cursor stands: the internal nodes on the way down with the child
 /// taken in each, the leaf and the item in it.
 pub struct Cursor {
-    path: Vec<(Arc<Node>, usize)>,
+    path: Vec<(u32, Arc<Node>, usize)>,
     leaf_blk: u32,
     leaf: Arc<Node>,
     pos: usize,
@@ -178,7 +178,7 @@ impl Tree {
                     let child = *i.children.get(pos).ok_or_else(|| {
                         Error::corrupt(format!("internal block {blk}: child {pos} missing"))
                     })?;
-                    path.push((n.clone(), pos));
+                    path.push((blk, n.clone(), pos));
                     parent = Some(blk);
                     blk = child;
                     // Internal levels are >= 2.
@@ -216,7 +216,7 @@ impl Tree {
         }
         // Up until a node has a child to the right, then down its left edge.
         loop {
-            let Some((n, pos)) = c.path.pop() else {
+            let Some((nblk, n, pos)) = c.path.pop() else {
                 return Ok(false);
             };
             let Node::Internal(i) = &*n else {
@@ -226,8 +226,8 @@ impl Tree {
                 continue;
             }
             let mut parent_blk_child = (i.level, i.children[pos + 1]);
-            c.path.push((n.clone(), pos + 1));
-            let mut parent_blk = None;
+            c.path.push((nblk, n.clone(), pos + 1));
+            let mut parent_blk = Some(nblk);
             loop {
                 let (plevel, blk) = parent_blk_child;
                 let child = self.node_at(blk, plevel - 1, parent_blk)?;
@@ -237,7 +237,7 @@ impl Tree {
                             Error::corrupt(format!("internal block {blk}: no children"))
                         })?;
                         parent_blk_child = (ci.level, first);
-                        c.path.push((child.clone(), 0));
+                        c.path.push((blk, child.clone(), 0));
                         parent_blk = Some(blk);
                     }
                     Node::Leaf(l) => {
