@@ -328,7 +328,8 @@ fn journal_replay_restores_a_wiped_root() {
         );
         // A transaction that would replay onto the log itself is refused.
         let mut bad = img.clone();
-        put32(&mut bad, (first as usize + 0) * BS + 12, first + 3);
+        // The description block of transaction 10 sits at log offset 0.
+        put32(&mut bad, first as usize * BS + 12, first + 3);
         let m = match ReiserFs::mount(vec![fsimage_abi::Device::new(bad)], b"journal=replay") {
             Err(Error::Corrupt(m)) => m,
             other => panic!("{other:?}"),
