@@ -198,6 +198,381 @@ def ext_debugfs_blocks(img, name):
     return chunks
 
 
+# Inner-parser targets: real structures cut out of the fixture images.
+
+def ext_geom(img):
+    sb = img[1024:2048]
+    g = {}
+    (g["inodes_count"], g["blocks_lo"]) = struct.unpack_from("<II", sb, 0)
+    g["first_data_block"] = struct.unpack_from("<I", sb, 20)[0]
+    g["bs"] = 1024 << struct.unpack_from("<I", sb, 24)[0]
+    g["ipg"] = struct.unpack_from("<I", sb, 40)[0]
+    g["inode_size"] = struct.unpack_from("<H", sb, 88)[0] or 128
+    compat, incompat, ro = struct.unpack_from("<III", sb, 92)
+    g["incompat"], g["ro"] = incompat, ro
+    g["uuid"] = sb[104:120]
+    g["hash_seed"] = sb[0xEC:0xFC]
+    g["desc_size"] = struct.unpack_from("<H", sb, 0xFE)[0] if incompat & 0x80 else 32
+    g["s_flags"] = struct.unpack_from("<I", sb, 0x160)[0]
+    g["csum_seed"] = struct.unpack_from("<I", sb, 0x270)[0]
+    return g
+
+
+def crc32c_raw(crc, data):
+    """ext4_chksum: crc32c with the seed as the running value, no inversion."""
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
+    return crc
+
+
+def ext_fs_seed(g):
+    if g["incompat"] & 0x2000:
+        return g["csum_seed"]
+    return crc32c_raw(0xFFFFFFFF, g["uuid"])
+
+
+def ext_inode(img, g, ino):
+    grp, idx = divmod(ino - 1, g["ipg"])
+    bs = g["bs"]
+    desc = (g["first_data_block"] + 1) * bs + grp * g["desc_size"]
+    lo = struct.unpack_from("<I", img, desc + 8)[0]
+    hi = struct.unpack_from("<I", img, desc + 0x28)[0] if g["desc_size"] >= 64 else 0
+    off = (lo | hi << 32) * bs + idx * g["inode_size"]
+    raw = img[off:off + g["inode_size"]]
+    return raw + bytes(256 - len(raw))
+
+
+def debugfs(img, cmds):
+    with tempfile.TemporaryDirectory() as d:
+        p = os.path.join(d, "x.img")
+        with open(p, "wb") as f:
+            f.write(img)
+        return subprocess.run(["debugfs", "-R", cmds, p], capture_output=True, text=True).stdout
+
+
+def ext_ino(img, path):
+    out = debugfs(img, "stat " + path)
+    return int(out.split("Inode:")[1].split()[0])
+
+
+def ext_header(g, ino, raw, flags, blocks=0):
+    """The fsimage_plugin_ext2::fuzzing input header."""
+    log = {1024: 0, 2048: 1, 4096: 2, 65536: 3}[g["bs"]]
+    f = log | flags
+    if g["incompat"] & 0x2:
+        f |= 8
+    if g["incompat"] & 0x4000:
+        f |= 16
+    if g["s_flags"] & 2:
+        f |= 32
+    if g["incompat"] & 0x20000:
+        f |= 64
+    if g["ro"] & 0x400:
+        f |= 4
+    return (bytes([f]) + struct.pack("<III", ext_fs_seed(g), ino, blocks)
+            + g["hash_seed"] + raw)
+
+
+def ext_extent_seed(img, g, ino):
+    """An extent-mapped inode with its tree's blocks moved to blocks 1..;
+    the filesystem keeps its real size so the extents stay inside it."""
+    bs = g["bs"]
+    raw = bytearray(ext_inode(img, g, ino))
+    out = []
+
+    def relocate(node):
+        # node: bytearray of a tree node; rewrites its index pointers.
+        magic, entries, mx, depth = struct.unpack_from("<HHHH", node, 0)
+        if magic != 0xF30A or depth == 0:
+            return
+        for i in range(entries):
+            o = 12 * (i + 1)
+            lo, hi = struct.unpack_from("<IH", node, o + 4)
+            child = bytearray(img[(lo | hi << 32) * bs:((lo | hi << 32) + 1) * bs])
+            out.append(child)
+            new = len(out)
+            struct.pack_into("<IH", node, o + 4, new, 0)
+            relocate(child)
+
+    ib = bytearray(raw[0x28:0x28 + 60])
+    relocate(ib)
+    raw[0x28:0x28 + 60] = ib
+    blocks = g["blocks_lo"]
+    return ext_header(g, ino, bytes(raw), 0, blocks) + b"".join(bytes(b) for b in out)
+
+
+def ext_dir_seed(img, g, path, max_blocks=None):
+    """A directory with its blocks moved to blocks 1.. and its map pointed
+    at them (a one-extent tree, or direct pointers)."""
+    bs = g["bs"]
+    ino = ext_ino(img, path)
+    raw = bytearray(ext_inode(img, g, ino))
+    iflags = struct.unpack_from("<I", raw, 0x20)[0]
+    if iflags & 0x10000000:  # inline: all in the inode
+        return ext_header(g, ino, bytes(raw), 0)
+    phys = ext_file_blocks(img, g, raw)
+    if max_blocks:
+        phys = phys[:max_blocks]
+    n = len(phys)
+    extra = b""
+    if iflags & 0x80000:
+        ib = struct.pack("<HHHHI", 0xF30A, 1, 4, 0, 0) + struct.pack("<IHHI", 0, n, 0, 1)
+    else:
+        ib, extra = ext_blockmap_ib(n, bs)
+    raw[0x28:0x28 + 60] = ib + bytes(60 - len(ib))
+    # i_size: the blocks kept.
+    struct.pack_into("<II", raw, 4, n * bs, 0)
+    struct.pack_into("<I", raw, 0x6C, 0)
+    data = b"".join(img[p * bs:(p + 1) * bs] for p in phys)
+    return ext_header(g, ino, bytes(raw), 0) + data + extra
+
+
+def ext_blockmap_ib(n, bs):
+    """i_block pointing logical blocks 0..n-1 at blocks 1..n (a single
+    indirect block, at n+1, past 12); returns (i_block, extra blocks)."""
+    direct = list(range(1, min(n, 12) + 1))
+    ib = struct.pack("<%dI" % len(direct), *direct) + bytes(4 * (12 - len(direct)))
+    extra = b""
+    if n > 12:
+        assert n - 12 <= bs // 4
+        ib += struct.pack("<I", n + 1)
+        extra = struct.pack("<%dI" % (n - 12), *range(13, n + 1)).ljust(bs, b"\0")
+    return ib.ljust(60, b"\0"), extra
+
+
+def ext_inner_seeds():
+    if not shutil.which("debugfs"):
+        return
+    ext = {}
+
+    def img(name):
+        if name not in ext:
+            ext[name] = load("ext/" + name)
+            ext[name + ".g"] = ext_geom(ext[name])
+        return ext[name], ext[name + ".g"]
+
+    for name, path in [
+        ("ext4-full", "/many"),            # depth 1, a separate leaf block
+        ("ext4-full", "/data/big.bin"),
+        ("ext4-full", "/data/sparse.bin"),  # hole before the first extent
+        ("ext4-huge", "/data/huge-sparse.bin"),  # extents past 2^20
+        ("ext4-bigalloc", "/boot/vmlinuz-24"),
+        ("ext4-64k", "/boot/vmlinuz-28"),
+        ("ext4", "/boot/vmlinuz-5"),
+    ]:
+        im, g = img(name)
+        seed = ext_extent_seed(im, g, ext_ino(im, path))
+        write("ext2_extents", name + path.replace("/", "_"), seed)
+    for name, path in [
+        ("ext4-1k-htree", "/many"),          # two levels, half_md4, csum tails
+        ("ext4-htree-tea-unsigned", "/many"),
+        ("ext4-casefold", "/many"),
+        ("ext2-nofiletype-legacy", "/many"),  # block map, legacy names
+    ]:
+        im, g = img(name)
+        write("ext2_htree", name + path.replace("/", "_"), ext_dir_seed(im, g, path))
+    for name, path in [
+        ("ext4", "/"),
+        ("ext4", "/etc"),
+        ("ext4-1k-htree", "/"),
+        ("ext4-64k", "/"),                   # rec_len 65536
+        ("ext4-inline", "/boot"),           # inline directory
+        ("ext2-1k", "/"),
+        ("ext2-nofiletype-legacy", "/"),
+        ("ext4-casefold", "/"),
+    ]:
+        im, g = img(name)
+        seed = ext_dir_seed(im, g, path, max_blocks=4)
+        write("ext2_dirblock", name + (path.replace("/", "_") if path != "/" else "_root"), seed)
+
+
+def ext_file_blocks(img, g, raw):
+    """Physical blocks of an inode's logical blocks 0.. (no holes expected)."""
+    bs = g["bs"]
+    ib = raw[0x28:0x28 + 60]
+    iflags = struct.unpack_from("<I", raw, 0x20)[0]
+    out = {}
+    if iflags & 0x80000:
+        def walk(node):
+            magic, entries, mx, depth = struct.unpack_from("<HHHH", node, 0)
+            for i in range(entries):
+                o = 12 * (i + 1)
+                if depth:
+                    lo, hi = struct.unpack_from("<IH", node, o + 4)
+                    b = lo | hi << 32
+                    walk(img[b * bs:(b + 1) * bs])
+                else:
+                    lb, ln, hi, lo = struct.unpack_from("<IHHI", node, o)
+                    for k in range(ln if ln <= 32768 else 0):
+                        out[lb + k] = (lo | hi << 32) + k
+        walk(ib)
+    else:
+        ptrs = struct.unpack_from("<15I", ib)
+        for i in range(12):
+            out[i] = ptrs[i]
+        per = bs // 4
+        if ptrs[12]:
+            ind = struct.unpack_from("<%dI" % per, img, ptrs[12] * bs)
+            for i in range(per):
+                out[12 + i] = ind[i]
+    n = (struct.unpack_from("<I", raw, 4)[0] + bs - 1) // bs
+    return [out.get(i, 0) for i in range(n)]
+
+
+def ufs_dir_chunks_ok(chunk, order, old):
+    """Whether a 512-byte chunk is a well-formed run of directory records."""
+    pos = 0
+    while pos < 512:
+        if pos + 8 > 512:
+            return False
+        ino, reclen = struct.unpack_from(order + "IH", chunk, pos)
+        namlen = struct.unpack_from(order + "H", chunk, pos + 6)[0] if old else chunk[pos + 7]
+        if reclen < 8 or reclen % 4 or pos + reclen > 512 or (ino and 8 + namlen > reclen):
+            return False
+        pos += reclen
+    return True
+
+
+def ufs_dirblock_seeds():
+    """Directories of the UFS fixtures, found by their "." record at a
+    512-byte boundary, kept while their 512-byte chunks are well formed."""
+    for fname in sorted(os.listdir(os.path.join(FIX, "ufs"))):
+        if not fname.endswith(".img.zst"):
+            continue
+        name = fname[: -len(".img.zst")]
+        img = load("ufs/" + name)
+        for sbo in (65536, 8192):
+            m = img[sbo + 1372:sbo + 1376]
+            if m in (b"\x54\x19\x01\x00", b"\x19\x01\x54\x19"):
+                order = "<"
+            elif m in (b"\x00\x01\x19\x54", b"\x19\x54\x01\x19"):
+                order = ">"
+            else:
+                continue
+            break
+        ncg = struct.unpack_from(order + "I", img, sbo + 44)[0]
+        bsize = struct.unpack_from(order + "I", img, sbo + 48)[0]
+        ipg = struct.unpack_from(order + "I", img, sbo + 184)[0]
+        flags = (1 if order == ">" else 0) | ((bsize // 4096).bit_length() - 1) << 2
+        dot = struct.pack(order + "HBB", 12, 4, 1) + b".\0\0\0"
+        found = []
+        pos = img.find(dot, 4)
+        while pos != -1:
+            start = pos - 4
+            if start % 512 == 0:
+                end = start
+                while end < len(img) and end - start < 64 * 1024 \
+                        and ufs_dir_chunks_ok(img[end:end + 512], order, False):
+                    end += 512
+                if end > start:
+                    found.append(img[start:end])
+            pos = img.find(dot, pos + 1)
+        # The first (the root) and the largest directory found.
+        for i, d in enumerate([found[0], max(found, key=len)]):
+            hdr = bytes([flags]) + struct.pack("<I", ncg * ipg)
+            write("ufs_dirblock", "%s.%d" % (name, i), hdr + d)
+
+
+def iso_records(img, lba, size):
+    """(byte offset, record) of a directory's records."""
+    out = []
+    pos, end = lba * 2048, lba * 2048 + size
+    while pos < end:
+        n = img[pos]
+        if n == 0:
+            pos = (pos // 2048 + 1) * 2048
+            continue
+        out.append((pos, img[pos:pos + n]))
+        pos += n
+    return out
+
+
+def iso_su(rec):
+    nl = rec[32]
+    return rec[33 + nl + (1 - nl % 2):]
+
+
+def iso_inner_seeds():
+    seen = set()
+    for name in ("iso-rr", "iso-rr-joliet", "iso-genisoimage-rj", "iso-zisofs", "iso-eltorito-full"):
+        img = load("iso9660/" + name)
+        pvd = img[16 * 2048:17 * 2048]
+        root = pvd[156:190]
+        lba, size = struct.unpack_from("<I", root, 2)[0], struct.unpack_from("<I", root, 10)[0]
+        recs = iso_records(img, lba, size)
+        dirs = [(lba, size)] + [
+            (struct.unpack_from("<I", r, 2)[0], struct.unpack_from("<I", r, 10)[0])
+            for _, r in recs[2:] if r[25] & 2
+        ]
+        for dl, ds in dirs[:4]:
+            for off, rec in iso_records(img, dl, ds):
+                su = bytearray(iso_su(rec))
+                dev = b""
+                # Move a CE area to the start of the device.
+                p = 0
+                sigs = []
+                while p + 4 <= len(su) and su[p + 2] >= 4:
+                    sig, ln = bytes(su[p:p + 2]), su[p + 2]
+                    sigs.append(sig)
+                    if sig == b"CE":
+                        blk, o, ln2 = (struct.unpack_from("<I", su, p + q)[0] for q in (4, 12, 20))
+                        area = img[blk * 2048 + o:blk * 2048 + o + ln2]
+                        struct.pack_into("<I", su, p + 4, 0)
+                        struct.pack_into(">I", su, p + 8, 0)
+                        dev = bytes(o) + area
+                    if sig == b"ZF" and name == "iso-zisofs":
+                        zisofs_seed(img, rec, su[p:p + ln])
+                    p += ln
+                key = (tuple(sigs), bool(dev))
+                if key in seen or not su:
+                    continue
+                seen.add(key)
+                hdr = bytes([0, 2]) + struct.pack("<H", len(su))
+                write("iso9660_susp", "%s.%d" % (name, len(seen)), hdr + bytes(su) + dev)
+                if len(sigs) >= 3 and not dev:
+                    write("iso9660_susp", "%s.%d.ce" % (name, len(seen)), susp_ce_chain(bytes(su)))
+
+
+def zisofs_seed(img, rec, zf):
+    """A zisofs file's bytes after the ZF entry's parameters, cut to its
+    first four blocks (sizes in the ZF header and the file header adjusted)."""
+    hdr4, log2 = zf[6], zf[7]
+    size = struct.unpack_from("<I", zf, 8)[0]
+    lba, length = struct.unpack_from("<I", rec, 2)[0], struct.unpack_from("<I", rec, 10)[0]
+    data = bytearray(img[lba * 2048:lba * 2048 + length])
+    bs = 1 << log2
+    keep = min(size, 4 * bs)
+    nblocks = (keep + bs - 1) // bs
+    end = struct.unpack_from("<I", data, hdr4 * 4 + 4 * nblocks)[0]
+    data = data[:end]
+    struct.pack_into("<I", data, 8, keep)
+    name = "%d-%d" % (size, lba)
+    write("zisofs", name, bytes([hdr4, log2]) + struct.pack("<I", keep) + bytes(data))
+
+
+def susp_ce(block, offset, length):
+    both = lambda v: struct.pack("<I", v) + struct.pack(">I", v)
+    return b"CE" + bytes([28, 1]) + both(block) + both(offset) + both(length)
+
+
+def susp_ce_chain(su):
+    """A real system use area split in three: its first entry and a CE to
+    the next ones, which end with a CE to the rest (the device's blocks 0
+    and 1, 2048-byte blocks)."""
+    ents, p = [], 0
+    while p + 4 <= len(su) and su[p + 2] >= 4:
+        ents.append(su[p:p + su[p + 2]])
+        p += su[p + 2]
+    k = max(2, len(ents) // 2)
+    second, third = b"".join(ents[1:k]), b"".join(ents[k:])
+    area1 = second + susp_ce(1, 100, len(third))
+    head = ents[0] + susp_ce(0, 0, len(area1))
+    dev = area1.ljust(2048 + 100, b"\0") + third
+    return bytes([0, 2]) + struct.pack("<H", len(head)) + head + dev
+
+
 def main():
     # Disks: partition tables.
     for name in ["dev-mbr-primaries", "dev-mbr-logical", "dev-mbr-ebr-unsorted", "dev-solaris-x86"]:
@@ -312,6 +687,12 @@ def main():
     }
     for k, v in sb.items():
         write("sandbox_reply", k, v)
+
+    # Inner parsers: extent trees, htrees, leaf and UFS directory blocks,
+    # SUSP areas (and CE chains cut from them), zisofs files.
+    ext_inner_seeds()
+    ufs_dirblock_seeds()
+    iso_inner_seeds()
 
 
 if __name__ == "__main__":
