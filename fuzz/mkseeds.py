@@ -573,6 +573,59 @@ def susp_ce_chain(su):
     return bytes([0, 2]) + struct.pack("<H", len(head)) + head + dev
 
 
+def reiserfs_nodes(img, bs):
+    """(block, level) of every ReiserFS tree node, from the superblock's root."""
+    root = struct.unpack_from("<I", img, 65536 + 8)[0]
+    out, stack, seen = [], [root], set()
+    while stack:
+        b = stack.pop()
+        if b in seen or (b + 1) * bs > len(img):
+            continue
+        seen.add(b)
+        level, n = struct.unpack_from("<HH", img, b * bs)
+        out.append((b, level))
+        if 1 < level <= 5:
+            for i in range(n + 1):
+                stack.append(struct.unpack_from("<I", img, b * bs + 24 + n * 16 + i * 8)[0])
+    return out
+
+
+def reiserfs_seeds():
+    """reiserfs_image: superblock and every tree node; a `.replay` variant
+    (flag 2: journal=replay) adds the log with its header rewound to the
+    oldest transaction in it. reiserfs_leaf: each leaf block."""
+    for fname in sorted(os.listdir(os.path.join(FIX, "reiserfs"))):
+        if not fname.endswith(".img.zst"):
+            continue
+        name = fname[: -len(".img.zst")]
+        img = load("reiserfs/" + name)
+        bs = struct.unpack_from("<H", img, 65536 + 44)[0]
+
+        def blk(b):
+            return (b * bs, img[b * bs:(b + 1) * bs])
+
+        nodes = reiserfs_nodes(img, bs)
+        chunks = [blk(65536 // bs)] + [blk(b) for b, _ in nodes]
+        write("reiserfs_image", name, sparse(len(img), chunks))
+        first, jsize = struct.unpack_from("<II", img, 65536 + 12)[0], struct.unpack_from("<I", img, 65536 + 20)[0]
+        oldest = None
+        for off in range(jsize):
+            d = img[(first + off) * bs:(first + off + 1) * bs]
+            if d[-12:-4] == b"ReIsErLB":
+                tid, _, mount = struct.unpack_from("<III", d, 0)
+                if oldest is None or tid < oldest[0]:
+                    oldest = (tid, off, mount)
+        if oldest:
+            hdr = bytearray(img[(first + jsize) * bs:(first + jsize + 1) * bs])
+            struct.pack_into("<III", hdr, 0, oldest[0] - 1, oldest[1], oldest[2])
+            log = [blk(first + i) for i in range(min(jsize, 40)) if any(blk(first + i)[1])]
+            write("reiserfs_image", name + ".replay",
+                  sparse(len(img), chunks + log + [((first + jsize) * bs, bytes(hdr))], flags=2))
+        for b, level in nodes:
+            if level == 1:
+                write("reiserfs_leaf", "%s.%d" % (name, b), img[b * bs:(b + 1) * bs])
+
+
 def main():
     # Disks: partition tables.
     for name in ["dev-mbr-primaries", "dev-mbr-logical", "dev-mbr-ebr-unsorted", "dev-solaris-x86"]:
@@ -693,6 +746,7 @@ def main():
     ext_inner_seeds()
     ufs_dirblock_seeds()
     iso_inner_seeds()
+    reiserfs_seeds()
 
 
 if __name__ == "__main__":
