@@ -524,8 +524,15 @@ impl Filesystem for ZfsFs {
             },
             cookie,
             &mut |pos, e| {
+                let n = &e.name;
+                if n.is_empty() || n == b"." || n == b".." || n.contains(&b'/') || n.contains(&0) {
+                    return Err(Error::corrupt(format!(
+                        "directory {dir}: entry name {:?} is not a file name",
+                        String::from_utf8_lossy(n)
+                    )));
+                }
                 let v = e.first_int().unwrap_or(0);
-                Ok(sink.push(pos, v & DIRENT_OBJ_MASK, kind_of_dirent(v), &e.name))
+                Ok(sink.push(pos, v & DIRENT_OBJ_MASK, kind_of_dirent(v), n))
             },
         )
     }

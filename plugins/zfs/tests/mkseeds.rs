@@ -97,7 +97,12 @@ fn sparse(img: &Device, ranges: &[(u64, usize)], flags: u32) -> Vec<u8> {
 #[test]
 #[ignore]
 fn make_seeds() {
-    for name in ["ozfs-lz4", "fuse-v23-lzjb", "ozfs-rpool-bootfs", "fuse-v14-rpool"] {
+    for name in [
+        "ozfs-lz4",
+        "fuse-v23-lzjb",
+        "ozfs-rpool-bootfs",
+        "fuse-v14-rpool",
+    ] {
         let dev = file_dev(&fsimage_testkit::image(&format!("zfs/{name}")));
         let log = Arc::new(Mutex::new(Vec::new()));
         let rec = Device::new(Recorder {
@@ -111,8 +116,7 @@ fn make_seeds() {
         for &flags in verify {
             let s = sparse(&dev, &ranges, flags);
             let tag = if flags == 4 { "-verify" } else { "" };
-            std::fs::write(seeds_dir("zfs_image").join(format!("{name}{tag}.sprs")), &s)
-                .unwrap();
+            std::fs::write(seeds_dir("zfs_image").join(format!("{name}{tag}.sprs")), &s).unwrap();
             eprintln!("{name}{tag}: {} bytes", s.len());
         }
         // The label nvlist.
@@ -121,7 +125,11 @@ fn make_seeds() {
         area.truncate((112 << 10) - 40); // without the embedded checksum
         let end = area.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
         area.truncate(end + 8);
-        std::fs::write(seeds_dir("zfs_nvlist").join(format!("{name}.nvlist")), &area).unwrap();
+        std::fs::write(
+            seeds_dir("zfs_nvlist").join(format!("{name}.nvlist")),
+            &area,
+        )
+        .unwrap();
         // Directory ZAPs: the root and /etc.
         for (tag, path) in [("root", "/"), ("etc", "/etc")] {
             let id = sdk::lookup_path(&fs, path.as_bytes()).unwrap();
@@ -176,7 +184,8 @@ fn make_seeds() {
     let mut gz = vec![2u8, 0];
     gz.extend(z);
     std::fs::write(d.join("gzip.bin"), gz).unwrap();
-    let frame = ruzstd::encoding::compress_to_vec(&text[..], ruzstd::encoding::CompressionLevel::Fastest);
+    let frame =
+        ruzstd::encoding::compress_to_vec(&text[..], ruzstd::encoding::CompressionLevel::Fastest);
     let body = &frame[4..]; // ZFS stores the frame without its magic
     let mut zs = vec![4u8, 0];
     zs.extend((body.len() as u32).to_be_bytes());
