@@ -35,6 +35,8 @@ case $t in
   zfs_nvlist)      dict=zfs;  max_len=16384 ;;
   zfs_zap)         dict=zfs;  max_len=524288 ;;
   zfs_decompress)  dict=zfs;  max_len=65536 ;;
+  reiserfs_image)  dict=reiserfs; max_len=262144 ;;
+  reiserfs_leaf)   dict=reiserfs; max_len=32768 ;;
   *) echo "unknown target $t" >&2; exit 2 ;;
 esac
 
