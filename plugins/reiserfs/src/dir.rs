@@ -69,6 +69,14 @@ pub fn entries<'a>(
                 what()
             )));
         }
+        // The ABI's directory records cannot carry a '/' (nor a NUL, which
+        // ended the name above).
+        if name.contains(&b'/') {
+            return Err(Error::corrupt(format!(
+                "{}: entry {i} name holds '/'",
+                what()
+            )));
+        }
         let offset = deh.deh_offset.get();
         if let Some(p) = out.last()
             && offset <= p.offset
