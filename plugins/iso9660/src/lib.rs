@@ -566,7 +566,7 @@ impl Iso9660Fs {
         let err = |what: String| Error::corrupt(format!("iso9660: path table: {what}"));
         if size > MAX_PATH_TABLE_LEN {
             return Err(Error::limit(format!(
-                "iso9660: path table of {size} bytes > {MAX_PATH_TABLE_LEN}"
+                "iso9660: path table of {size} bytes > {MAX_PATH_TABLE_LEN} (MAX_PATH_TABLE_LEN)"
             )));
         }
         let off = self.block_offset(loc, "path table")?;
@@ -633,7 +633,7 @@ impl Iso9660Fs {
         while last.flags & FLAG_MULTI_EXTENT != 0 {
             if sections.len() >= MAX_FILE_SECTIONS {
                 return Err(Error::limit(format!(
-                    "iso9660: file at byte {id}: more than {MAX_FILE_SECTIONS} sections"
+                    "iso9660: file at byte {id}: more than {MAX_FILE_SECTIONS} sections (MAX_FILE_SECTIONS)"
                 )));
             }
             let mut next = last.off + last.len;

@@ -1,4 +1,6 @@
-//! Every bound the reader puts on values read from the image.
+//! Every bound the reader puts on values read from the image. One that is
+//! hit is an `Error::Limit` naming it (the zisofs block size range, the
+//! format's own, is `Error::Corrupt`).
 
 /// Volume descriptors read from sector 16 before giving up on a terminator.
 pub const MAX_VOLUME_DESCRIPTORS: u64 = 64;

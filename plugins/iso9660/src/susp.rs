@@ -94,7 +94,7 @@ pub fn parse(ctx: &Ctx, su: &[u8], skip: usize) -> Result<Rr> {
             entries += 1;
             if entries > MAX_SUSP_ENTRIES {
                 return Err(Error::limit(format!(
-                    "iso9660: directory record at byte {}: more than {MAX_SUSP_ENTRIES} SUSP entries",
+                    "iso9660: directory record at byte {}: more than {MAX_SUSP_ENTRIES} SUSP entries (MAX_SUSP_ENTRIES)",
                     ctx.record
                 )));
             }
@@ -153,7 +153,7 @@ pub fn parse(ctx: &Ctx, su: &[u8], skip: usize) -> Result<Rr> {
                         let piece = &data[1..];
                         if name.len() + piece.len() > MAX_NAME_LEN {
                             return Err(Error::limit(format!(
-                                "iso9660: directory record at byte {}: NM name longer than {MAX_NAME_LEN} bytes",
+                                "iso9660: directory record at byte {}: NM name longer than {MAX_NAME_LEN} bytes (MAX_NAME_LEN)",
                                 ctx.record
                             )));
                         }
@@ -215,7 +215,7 @@ pub fn parse(ctx: &Ctx, su: &[u8], skip: usize) -> Result<Rr> {
         let Some((off, len)) = next else { break };
         if ce_seen.len() >= MAX_CE_CHAIN {
             return Err(Error::limit(format!(
-                "iso9660: directory record at byte {}: more than {MAX_CE_CHAIN} SUSP continuation areas",
+                "iso9660: directory record at byte {}: more than {MAX_CE_CHAIN} SUSP continuation areas (MAX_CE_CHAIN)",
                 ctx.record
             )));
         }
@@ -224,10 +224,10 @@ pub fn parse(ctx: &Ctx, su: &[u8], skip: usize) -> Result<Rr> {
         }
         ce_seen.push((off, u64::from(len)));
         if len > MAX_CE_LEN {
-            return Err(corrupt(
-                ctx,
-                format!("CE continuation area of {len} bytes > {MAX_CE_LEN}"),
-            ));
+            return Err(Error::limit(format!(
+                "iso9660: directory record at byte {}: CE continuation area of {len} bytes > {MAX_CE_LEN} (MAX_CE_LEN)",
+                ctx.record
+            )));
         }
         area = ctx
             .dev
@@ -279,7 +279,7 @@ fn parse_sl(ctx: &Ctx, data: &[u8], st: &mut SlState) -> Result<()> {
         st.out.extend_from_slice(text);
         if st.out.len() > MAX_SYMLINK_LEN {
             return Err(Error::limit(format!(
-                "iso9660: directory record at byte {}: SL target longer than {MAX_SYMLINK_LEN} bytes",
+                "iso9660: directory record at byte {}: SL target longer than {MAX_SYMLINK_LEN} bytes (MAX_SYMLINK_LEN)",
                 ctx.record
             )));
         }

@@ -68,7 +68,7 @@ pub fn for_each(
     let size = dir.size;
     if size > MAX_DIR_SIZE {
         return Err(Error::limit(format!(
-            "inode {}: directory of {size} bytes > {MAX_DIR_SIZE}",
+            "inode {}: directory of {size} bytes > {MAX_DIR_SIZE} (MAX_DIR_SIZE)",
             dir.ino
         )));
     }

@@ -196,8 +196,8 @@ impl Filesystem for UfsFs {
             return Err(Error::NotASymlink);
         }
         if inode.size > MAX_SYMLINK {
-            return Err(Error::corrupt(format!(
-                "inode {}: symlink of {} bytes > {MAX_SYMLINK}",
+            return Err(Error::limit(format!(
+                "inode {}: symlink of {} bytes > {MAX_SYMLINK} (MAX_SYMLINK)",
                 inode.ino, inode.size
             )));
         }

@@ -1,4 +1,6 @@
-//! Every bound the UFS reader puts on values read from disk.
+//! Every bound the UFS reader puts on values read from disk. A reader
+//! limit that is hit is an `Error::Limit` naming it; the format's own
+//! bounds (block and fragment sizes, NDADDR, NIADDR) are `Error::Corrupt`.
 
 /// Most cylinder groups accepted (FreeBSD newfs makes far fewer; this keeps
 /// `fs_ncg * fs_ipg` and `fs_ncg * fs_fpg` in range).

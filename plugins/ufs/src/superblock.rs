@@ -155,12 +155,22 @@ fn decode<O: ByteOrder>(fs: &Fs<O>, at: u64, endian: Endian, dev_size: u64) -> R
         return Err(bad(format!("fs_fragshift {}", fs.fs_fragshift.get())));
     }
     let ncg = fs.fs_ncg.get();
-    if ncg == 0 || ncg > MAX_NCG {
-        return Err(bad(format!("fs_ncg {ncg}")));
+    if ncg == 0 {
+        return Err(bad("fs_ncg 0"));
+    }
+    if ncg > MAX_NCG {
+        return Err(Error::limit(format!(
+            "ufs superblock: fs_ncg {ncg} > {MAX_NCG} (MAX_NCG)"
+        )));
     }
     let ipg = fs.fs_ipg.get();
-    if ipg == 0 || ipg > MAX_IPG {
-        return Err(bad(format!("fs_ipg {ipg}")));
+    if ipg == 0 {
+        return Err(bad("fs_ipg 0"));
+    }
+    if ipg > MAX_IPG {
+        return Err(Error::limit(format!(
+            "ufs superblock: fs_ipg {ipg} > {MAX_IPG} (MAX_IPG)"
+        )));
     }
     let fpg = match u64::try_from(fs.fs_fpg.get()) {
         Ok(f) if f >= frag && f % frag == 0 => f,
