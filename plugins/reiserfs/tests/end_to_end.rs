@@ -15,14 +15,21 @@ fn check(img: &std::path::Path, want: Vec<fsimage_testkit::Entry>, name: &str) {
         let p = e.path.as_bytes();
         match e.kind {
             EntryKind::File => {
-                let data = fs.read(p).unwrap_or_else(|err| panic!("{name} {}: {err}", e.path));
+                let data = fs
+                    .read(p)
+                    .unwrap_or_else(|err| panic!("{name} {}: {err}", e.path));
                 assert_eq!(data.len() as u64, e.size, "{name} {}", e.path);
                 assert_eq!(Some(sha256_hex(&data)), e.sha256, "{name} {}", e.path);
                 files += 1;
             }
             EntryKind::Symlink => {
                 let t = fs.read_link(p).unwrap();
-                assert_eq!(Some(String::from_utf8(t).unwrap()), e.target, "{name} {}", e.path);
+                assert_eq!(
+                    Some(String::from_utf8(t).unwrap()),
+                    e.target,
+                    "{name} {}",
+                    e.path
+                );
             }
             EntryKind::Dir => {
                 assert!(fs.read_dir(p).is_ok(), "{name} {}", e.path);

@@ -29,11 +29,19 @@ fn files_in(dir: &Path) -> Vec<PathBuf> {
 }
 
 fn seeds(target: &str) -> Vec<PathBuf> {
-    files_in(&fsimage_testkit::fixtures_dir().join("../fuzz/seeds").join(target))
+    files_in(
+        &fsimage_testkit::fixtures_dir()
+            .join("../fuzz/seeds")
+            .join(target),
+    )
 }
 
 fn replay(target: &str, f: fn(&[u8])) -> usize {
-    let mut files = files_in(&fsimage_testkit::fixtures_dir().join("regressions").join(target));
+    let mut files = files_in(
+        &fsimage_testkit::fixtures_dir()
+            .join("regressions")
+            .join(target),
+    );
     files.extend(seeds(target));
     for p in &files {
         let data = std::fs::read(p).expect("read input");
@@ -65,8 +73,8 @@ fn reiserfs_leaf_inputs() {
     assert!(n > 0, "no reiserfs_leaf inputs");
     for p in seeds("reiserfs_leaf") {
         let data = std::fs::read(&p).unwrap();
-        let items = reiserfs_case::leaf(&data)
-            .unwrap_or_else(|| panic!("{}: does not parse", p.display()));
+        let items =
+            reiserfs_case::leaf(&data).unwrap_or_else(|| panic!("{}: does not parse", p.display()));
         assert!(items >= 1, "{}", p.display());
     }
 }
