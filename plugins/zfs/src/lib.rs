@@ -327,10 +327,7 @@ impl ZfsFs {
     pub fn raw_object(&self, id: u64, max: u64) -> Result<(u64, Vec<u8>)> {
         let dn = self.dnode(id)?;
         let bs = dn.datablksz();
-        let len = bs
-            .checked_mul(dn.maxblkid().saturating_add(1))
-            .unwrap_or(u64::MAX)
-            .min(max);
+        let len = bs.saturating_mul(dn.maxblkid().saturating_add(1)).min(max);
         // len <= max, which callers keep small.
         let mut v = vec![0u8; len as usize];
         self.pool.dnode_read(&dn, 0, &mut v)?;
