@@ -24,7 +24,7 @@ pub const MAX_LEVELS: u8 = 12;
 pub const MIN_INDBLKSHIFT: u8 = 10;
 pub const MAX_INDBLKSHIFT: u8 = 17;
 /// Bytes of decompressed blocks kept in the block cache.
-pub const CACHE_BYTES: usize = 32 << 20;
+pub const CACHE_BYTES: usize = 16 << 20;
 /// Most blocks in the block cache.
 pub const CACHE_BLOCKS: usize = 512;
 /// Most entries of a fat ZAP pointer table read (2^20 leaf pointers: 8 MiB).
