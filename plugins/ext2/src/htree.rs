@@ -5,7 +5,7 @@
 use crate::csum;
 use crate::dir;
 use crate::inode::{EXT4_CASEFOLD_FL, Inode};
-use crate::limits::{MAX_HTREE_LEVELS, MAX_HTREE_LEVELS_LARGEDIR};
+use crate::limits::{MAX_HTREE_LEAF_CHAIN, MAX_HTREE_LEVELS, MAX_HTREE_LEVELS_LARGEDIR};
 use crate::superblock::{EXT2_FLAGS_UNSIGNED_HASH, INCOMPAT_CASEFOLD, INCOMPAT_LARGEDIR};
 use crate::volume::Volume;
 use fsimage_abi::{Error, Result};
@@ -291,7 +291,8 @@ pub fn lookup(vol: &Volume, dir: &Inode, name: &[u8]) -> Result<Option<Option<u3
     }
     // Leaves in hash order; a name may continue into the next leaf when the
     // next index entry carries the same hash.
-    for _ in 0..nblocks.max(1) {
+    let chain = nblocks.clamp(1, MAX_HTREE_LEAF_CHAIN);
+    for _ in 0..chain {
         if blk >= nblocks {
             return Err(Error::corrupt(format!(
                 "directory {ino}: htree points at block {blk} past the directory end"
@@ -320,6 +321,11 @@ pub fn lookup(vol: &Volume, dir: &Inode, name: &[u8]) -> Result<Option<Option<u3
             blk = lvl.block(0);
             path.push(lvl);
         }
+    }
+    if chain == MAX_HTREE_LEAF_CHAIN {
+        return Err(Error::limit(format!(
+            "directory {ino}: htree leaf chain for one hash longer than {MAX_HTREE_LEAF_CHAIN} leaves (MAX_HTREE_LEAF_CHAIN)"
+        )));
     }
     Err(Error::corrupt(format!(
         "directory {ino}: htree leaf chain longer than the directory"

@@ -10,6 +10,11 @@ pub const MAX_EXTENT_DEPTH: u16 = 5;
 pub const MAX_HTREE_LEVELS: usize = 2;
 /// htree index levels with the `largedir` feature.
 pub const MAX_HTREE_LEVELS_LARGEDIR: usize = 3;
+/// Leaves one htree lookup visits for one hash: names share a leaf chain
+/// only when their 31-bit hashes collide, a handful of leaves in a real
+/// directory; a hostile index whose entries all carry one hash could
+/// otherwise make a lookup scan every block of a huge sparse directory.
+pub const MAX_HTREE_LEAF_CHAIN: u64 = 1024;
 /// Longest name looked up (EXT4_NAME_LEN: `name_len` is one byte).
 pub const MAX_NAME_LEN: usize = 255;
 /// Longest symlink target read (the kernel caps targets at a page; 64 KiB

@@ -151,3 +151,47 @@ fn ext2_dirblock_regressions() {
         assert!(es.len() > 2, "{}: {} entries", f.display(), es.len());
     }
 }
+
+/// A hostile htree whose every index entry continues one hash (low bit
+/// set) over a huge sparse directory: the lookup stops at
+/// MAX_HTREE_LEAF_CHAIN leaves instead of scanning the whole directory.
+#[test]
+fn htree_leaf_chain_is_bounded() {
+    let mut d = std::fs::read(
+        seeds("ext2_htree")
+            .into_iter()
+            .find(|p| p.ends_with("ext4-1k-htree_many"))
+            .expect("ext4-1k-htree seed"),
+    )
+    .expect("read seed");
+    let (h, bs) = (fuzzing::HEADER, 1024usize);
+    let put16 = |d: &mut Vec<u8>, o: usize, v: u16| d[o..o + 2].copy_from_slice(&v.to_le_bytes());
+    let put32 = |d: &mut Vec<u8>, o: usize, v: u32| d[o..o + 4].copy_from_slice(&v.to_le_bytes());
+    // Checksums off (the index is rewritten); 2^21 blocks; a 1 GiB directory
+    // whose blocks past the real ones are holes.
+    d[0] &= !4;
+    put32(&mut d, 9, 1 << 21);
+    put32(&mut d, 29 + 4, 1 << 30);
+    let c = fuzzing::case(&d, fuzzing::INDEX_FL).expect("case");
+    let name = b"not-in-this-directory";
+    let hash = fuzzing::name_hash(name, 1, &c.hash_seed()).expect("half_md4");
+    assert_eq!(c.htree_lookup(name).expect("lookup"), Some(None));
+    // Root (entries at 32) and its index node (at 8): every entry after the
+    // first carries hash | 1, "continues the previous hash".
+    let root = h;
+    let node_lblk = u32::from_le_bytes(d[root + 36..root + 40].try_into().unwrap()) as usize;
+    let node = h + node_lblk * bs;
+    for (at, limit) in [(root + 32, 123u16), (node + 8, 126)] {
+        let first = u32::from_le_bytes(d[at + 4..at + 8].try_into().unwrap());
+        put16(&mut d, at + 2, limit);
+        for i in 1..usize::from(limit) {
+            put32(&mut d, at + 8 * i, hash | 1);
+            put32(&mut d, at + 8 * i + 4, first);
+        }
+    }
+    let c = fuzzing::case(&d, fuzzing::INDEX_FL).expect("case");
+    match c.htree_lookup(name) {
+        Err(fsimage_abi::Error::Limit(m)) => assert!(m.contains("MAX_HTREE_LEAF_CHAIN"), "{m}"),
+        other => panic!("expected the leaf chain limit, got {other:?}"),
+    }
+}
