@@ -4,9 +4,9 @@
 
 use crate::csum;
 use crate::inline;
-use crate::inode::{EXT4_INLINE_DATA_FL, Inode};
+use crate::inode::{EXT4_INDEX_FL, EXT4_INLINE_DATA_FL, Inode};
 use crate::map;
-use crate::superblock::INCOMPAT_FILETYPE;
+use crate::superblock::{COMPAT_DIR_INDEX, INCOMPAT_FILETYPE};
 use crate::volume::Volume;
 use fsimage_abi::{Error, FileKind, ReadAt, Result};
 use std::sync::Arc;
@@ -141,11 +141,29 @@ pub fn scan(
     Ok(true)
 }
 
-/// Verifies a leaf block's checksum tail when it has one.
+/// Whether block `lblk` of `dir` is an htree index node, decided as the
+/// kernel does: in an indexed directory block 0 (dx_root) always, any other
+/// block when its first (fake) entry spans the whole block (dx_node). The
+/// tail's shape cannot tell: when the kernel turns a linear directory into
+/// an htree, the root keeps the old leaf's tail bytes in dt_reserved.
+fn is_index_block(vol: &Volume, dir: &Inode, blk: &[u8], lblk: u64) -> bool {
+    if !dir.has_flag(EXT4_INDEX_FL) || !vol.geo.has_compat(COMPAT_DIR_INDEX) {
+        return false;
+    }
+    lblk == 0
+        || Ext4DirEntry2::read_from_prefix(blk)
+            .is_ok_and(|(d, _)| rec_len(d.rec_len.get(), vol.geo.block_size) == blk.len())
+}
+
+/// Verifies a leaf block's checksum tail when it has one (index nodes carry
+/// their own, checked by the htree lookup).
 fn verify_leaf(vol: &Volume, dir: &Inode, blk: &[u8], lblk: u64) -> Result<()> {
     let Some(seed) = vol.csum_seed else {
         return Ok(());
     };
+    if is_index_block(vol, dir, blk, lblk) {
+        return Ok(());
+    }
     let Some(t) = blk.len().checked_sub(TAIL_SIZE) else {
         return Ok(());
     };

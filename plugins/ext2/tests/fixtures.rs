@@ -117,3 +117,27 @@ fn ext4_64k_blocks() {
 fn ext4_casefold() {
     check_fixture("ext/ext4-casefold", "", 100_000);
 }
+
+// Images written by the Linux kernel through a loop mount (fixtures/ext/mkkernel.sh).
+
+#[test]
+fn ext4_kernel() {
+    check_fixture("ext/ext4-kernel", "", 1000);
+}
+
+#[test]
+fn ext4_kernel_1k_inline_large_dir() {
+    check_fixture("ext/ext4-kernel-1k-inline", "", 1000);
+}
+
+// Read as it stands, ext4-kernel-dirty has one unreadable directory (as for
+// the kernel): tests/kernel.rs checks it entry by entry.
+
+#[test]
+fn ext4_kernel_dirty_replayed() {
+    check_fixture_as(
+        "ext/ext4-kernel-dirty",
+        "journal=replay",
+        "ext/ext4-kernel-dirty-replayed",
+    );
+}
