@@ -32,6 +32,10 @@ pub fn image(data: &[u8], budget: &Budget) -> Option<Outcome> {
 pub fn leaf(data: &[u8]) -> Option<usize> {
     let n = fsimage_plugin_reiserfs::check_leaf(data).ok()?;
     // A parsed leaf has at least one item and no more than fit its block.
-    assert!(n >= 1 && n * 25 <= data.len(), "{n} items in {} bytes", data.len());
+    assert!(
+        n >= 1 && n * 25 <= data.len(),
+        "{n} items in {} bytes",
+        data.len()
+    );
     Some(n)
 }

@@ -533,9 +533,10 @@ impl Filesystem for ReiserFs {
     }
 }
 
-/// Parses `block` as a leaf node and decodes every item in it (stat data,
-/// directory entries, indirect pointers): the leaf parser's whole surface,
-/// as a pure function for fuzzing. Returns the number of items.
+/// Parses `block` as a tree node and, for a leaf, decodes every item in it
+/// (stat data, directory entries, indirect pointers): the node parser's
+/// whole surface, as a pure function for fuzzing. Returns the number of
+/// items (0 for an internal node).
 pub fn check_leaf(block: &[u8]) -> Result<usize> {
     let node = node::parse(block.to_vec(), 0)?;
     let node::Node::Leaf(leaf) = node else {
