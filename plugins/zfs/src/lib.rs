@@ -21,6 +21,7 @@ pub mod limits;
 pub mod nvlist;
 mod ondisk;
 mod pool;
+mod raidz;
 pub mod zap;
 mod znode;
 

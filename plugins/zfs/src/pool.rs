@@ -11,6 +11,7 @@ use crate::limits::{
 };
 use crate::nvlist::{self, NvList};
 use crate::ondisk::{uberblock_t, zio_eck_t};
+use crate::raidz;
 use fsimage_abi::{Device, Error, ReadAt, Result};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -204,11 +205,23 @@ impl Cache {
     }
 }
 
+/// A top-level vdev and the devices handed in for it.
+enum Top {
+    /// disk, file, mirror (replacing, spare): every device found holds all
+    /// of the vdev's bytes.
+    Copies(Vec<Device>),
+    /// RAID-Z: children by their index in the vdev tree.
+    Raidz {
+        nparity: u64,
+        ashift: u32,
+        children: Vec<Option<Device>>,
+    },
+}
+
 /// An opened pool: its configuration and devices.
 pub struct Pool {
-    /// Devices of each top-level vdev (index = vdev id): one for a plain
-    /// disk or file, the children found for a mirror.
-    tops: Vec<Vec<Device>>,
+    /// Top-level vdevs by id.
+    tops: Vec<Top>,
     /// The label nvlist with the highest txg.
     pub config: NvList,
     pub name: Vec<u8>,
@@ -292,7 +305,7 @@ impl Pool {
             .ok_or_else(|| Error::corrupt("zfs label: no pool name"))?
             .to_vec();
         let pool_guid = config.u64("pool_guid");
-        let mut tops: Vec<Vec<Device>> = Vec::new();
+        let mut tops: Vec<Top> = Vec::new();
         for (i, (dev, cfg)) in devices.iter().zip(&configs).enumerate() {
             let Some(cfg) = cfg else {
                 return Err(Error::corrupt(format!(
@@ -313,8 +326,67 @@ impl Pool {
                 .filter(|&x| x < MAX_DEVICES)
                 .ok_or_else(|| Error::corrupt(format!("zfs: device {i}: vdev id {id}")))?;
             let ty = tree.str("type").unwrap_or(b"");
+            if tops.len() <= idx {
+                tops.resize_with(idx + 1, || Top::Copies(Vec::new()));
+            }
             match ty {
-                b"disk" | b"file" | b"mirror" | b"replacing" | b"spare" => {}
+                b"disk" | b"file" | b"mirror" | b"replacing" | b"spare" => match &mut tops[idx] {
+                    Top::Copies(v) => v.push(dev.clone()),
+                    Top::Raidz { .. } => {
+                        return Err(Error::corrupt(format!(
+                            "zfs: device {i}: vdev {id} is raidz on another device"
+                        )));
+                    }
+                },
+                b"raidz" => {
+                    let kids = tree.lists("children");
+                    let n = kids.len();
+                    let nparity = tree.u64("nparity").unwrap_or(1);
+                    let ashift = tree.u64("ashift").unwrap_or(9);
+                    let ashift = u32::try_from(ashift)
+                        .ok()
+                        .filter(|a| (9..=16).contains(a))
+                        .ok_or_else(|| {
+                            Error::corrupt(format!("zfs: raidz vdev {id}: ashift {ashift}"))
+                        })?;
+                    if !(1..=3).contains(&nparity) || n as u64 <= nparity || n > MAX_DEVICES {
+                        return Err(Error::corrupt(format!(
+                            "zfs: raidz vdev {id}: {n} children, parity {nparity}"
+                        )));
+                    }
+                    let me = cfg.u64("guid");
+                    let pos = kids
+                        .iter()
+                        .position(|k| k.u64("guid") == me)
+                        .ok_or_else(|| {
+                            Error::corrupt(format!(
+                                "zfs: device {i} is not a child of raidz vdev {id}"
+                            ))
+                        })?;
+                    if let Top::Copies(v) = &tops[idx]
+                        && v.is_empty()
+                    {
+                        tops[idx] = Top::Raidz {
+                            nparity,
+                            ashift,
+                            children: vec![None; n],
+                        };
+                    }
+                    match &mut tops[idx] {
+                        Top::Raidz {
+                            nparity: p,
+                            ashift: a,
+                            children,
+                        } if *p == nparity && *a == ashift && children.len() == n => {
+                            children[pos] = Some(dev.clone());
+                        }
+                        _ => {
+                            return Err(Error::corrupt(format!(
+                                "zfs: device {i}: raidz vdev {id} disagrees with another device"
+                            )));
+                        }
+                    }
+                }
                 other => {
                     return Err(Error::unsupported(format!(
                         "zfs: top-level vdev {id} of type '{}'",
@@ -322,10 +394,6 @@ impl Pool {
                     )));
                 }
             }
-            if tops.len() <= idx {
-                tops.resize_with(idx + 1, Vec::new);
-            }
-            tops[idx].push(dev.clone());
         }
         // Newest first; the same uberblock is in up to four labels per device.
         ubs.sort_by_key(|u| std::cmp::Reverse((u.txg, u.timestamp)));
@@ -358,20 +426,96 @@ impl Pool {
             .unwrap_or_default()
     }
 
-    fn devices(&self, vdev: u64) -> &[Device] {
-        usize::try_from(vdev)
-            .ok()
-            .and_then(|i| self.tops.get(i))
-            .map_or(&[], |v| v.as_slice())
-    }
-
-    /// Reads `len` bytes at a DVA offset from one device of its vdev.
-    fn read_phys(dev: &Device, dva: &Dva, len: usize) -> Result<Vec<u8>> {
-        let off = dva
-            .offset
+    /// Reads `len` bytes at a DVA offset from one device.
+    fn read_at(dev: &Device, offset: u64, len: usize) -> Result<Vec<u8>> {
+        let off = offset
             .checked_add(LABEL_START)
             .ok_or_else(|| Error::corrupt("DVA offset overflows"))?;
         dev.read_vec_at(off, len)
+    }
+
+    /// Offers every way of reading `len` bytes at `dva` to `f` (each device
+    /// of a mirror; for RAID-Z the data columns, then each data column
+    /// rebuilt from parity) until `f` accepts one.
+    fn with_copies<T>(
+        &self,
+        dva: &Dva,
+        len: usize,
+        f: &mut dyn FnMut(&[u8]) -> Result<T>,
+    ) -> Result<T> {
+        let top = usize::try_from(dva.vdev)
+            .ok()
+            .and_then(|i| self.tops.get(i));
+        let mut last = Error::corrupt(format!("vdev {} is missing", dva.vdev));
+        match top {
+            None => {}
+            Some(Top::Copies(devs)) => {
+                for dev in devs {
+                    match Self::read_at(dev, dva.offset, len).and_then(|b| f(&b)) {
+                        Ok(t) => return Ok(t),
+                        Err(e) => last = e,
+                    }
+                }
+            }
+            Some(Top::Raidz {
+                nparity,
+                ashift,
+                children,
+            }) => {
+                let cols = raidz::map(
+                    dva.offset,
+                    len as u64,
+                    *ashift,
+                    children.len() as u64,
+                    *nparity,
+                )?;
+                let np = *nparity as usize;
+                let mut bufs: Vec<Option<Vec<u8>>> = Vec::with_capacity(cols.len());
+                for c in &cols {
+                    // Column sizes are at most the padded block size.
+                    let b = children[c.dev]
+                        .as_ref()
+                        .and_then(|d| Self::read_at(d, c.off, c.size as usize).ok());
+                    bufs.push(b);
+                }
+                let assemble = |data: &[Vec<u8>]| -> Vec<u8> {
+                    let mut v = Vec::with_capacity(len);
+                    for d in data {
+                        v.extend_from_slice(d);
+                    }
+                    v.truncate(len);
+                    v
+                };
+                let data_ok: Option<Vec<Vec<u8>>> =
+                    bufs[np.min(bufs.len())..].iter().cloned().collect();
+                if let Some(data) = &data_ok {
+                    match f(&assemble(data)) {
+                        Ok(t) => return Ok(t),
+                        Err(e) => last = e,
+                    }
+                }
+                // Rebuild one data column at a time from P.
+                if let Some(Some(p)) = bufs.first() {
+                    for m in np..cols.len() {
+                        let others_ok = (np..cols.len()).all(|j| j == m || bufs[j].is_some());
+                        if !others_ok {
+                            continue;
+                        }
+                        let data: Vec<Vec<u8>> = (np..cols.len())
+                            .map(|j| bufs[j].clone().unwrap_or_default())
+                            .collect();
+                        let mut data = data;
+                        let size = cols[m].size as usize;
+                        data[m - np] = raidz::rebuild_from_p(p, &data, m - np, size);
+                        match f(&assemble(&data)) {
+                            Ok(t) => return Ok(t),
+                            Err(e) => last = e,
+                        }
+                    }
+                }
+            }
+        }
+        Err(last)
     }
 
     /// Reads a block's logical bytes (holes as zeros), verifying the
@@ -456,15 +600,7 @@ impl Pool {
                     dva.asize
                 )))
             } else {
-                let devs = self.devices(dva.vdev);
-                let mut r = Err(Error::corrupt(format!("vdev {} is missing", dva.vdev)));
-                for dev in devs {
-                    r = Self::read_phys(dev, &dva, psize).and_then(|phys| finish(&phys));
-                    if r.is_ok() {
-                        break;
-                    }
-                }
-                r
+                self.with_copies(&dva, psize, &mut |phys| finish(phys))
             };
             match attempt {
                 Ok(data) => {
@@ -491,16 +627,13 @@ impl Pool {
         // The gang header's verifier names the bp's first DVA.
         let id = bp.dva(0).unwrap_or(*dva);
         let verifier = [id.vdev, id.offset, bp.phys_birth(), 0];
-        let mut header = None;
-        for dev in self.devices(dva.vdev) {
-            if let Ok(h) = Self::read_phys(dev, dva, GANG_SIZE)
-                && (!self.verify || verify_eck(&h, verifier))
-            {
-                header = Some(h);
-                break;
+        let header = self.with_copies(dva, GANG_SIZE, &mut |h| {
+            if !self.verify || verify_eck(h, verifier) {
+                Ok(h.to_vec())
+            } else {
+                Err(Error::corrupt("gang header: bad checksum"))
             }
-        }
-        let header = header.ok_or_else(|| Error::corrupt("gang header: bad checksum"))?;
+        })?;
         let mut out = Vec::with_capacity(psize);
         for i in 0..3 {
             if out.len() >= psize {
@@ -544,7 +677,7 @@ mod tests {
 
     fn pool_on(dev: Vec<u8>) -> Pool {
         Pool {
-            tops: vec![vec![Device::new(dev)]],
+            tops: vec![Top::Copies(vec![Device::new(dev)])],
             config: NvList::default(),
             name: b"t".to_vec(),
             version: 5000,
