@@ -77,3 +77,14 @@ fn mirror_as_two_images() {
     let fs = fsimage::OpenOptions::new().add_image(&b).open(&a).unwrap();
     check(&fs, "zfs/ozfs-mirror");
 }
+
+#[test]
+fn raidz1_as_three_images() {
+    let img = |i| fsimage_testkit::image(&format!("zfs/fuse-raidz1-{i}"));
+    let fs = fsimage::OpenOptions::new()
+        .add_image(img(1))
+        .add_image(img(2))
+        .open(img(0))
+        .unwrap();
+    check(&fs, "zfs/fuse-raidz1");
+}
