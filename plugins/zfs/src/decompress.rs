@@ -290,4 +290,38 @@ mod tests {
         assert!(zstd(&[0, 0, 0, 1, 0, 0, 0, 0], &mut out).is_err());
         assert!(gzip(&[1, 2, 3], &mut out).is_err());
     }
+
+    /// Data that decompresses to more than the logical size is an error
+    /// for every codec, never a write past the output.
+    #[test]
+    fn output_larger_than_lsize_is_refused() {
+        let text = vec![b'z'; 4096];
+        let mut small = vec![0u8; 1024];
+        // gzip (zlib stream of 4 KiB into 1 KiB).
+        let z = miniz_oxide::deflate::compress_to_vec_zlib(&text, 6);
+        assert!(gzip(&z, &mut small).is_err());
+        // lz4: 'z' then a long match (token 0x1F, offset 1, length 15+255+...).
+        let mut blk = vec![0x1F, b'z', 1, 0];
+        blk.extend([255u8; 8]);
+        blk.push(0);
+        blk.extend([0x50, b'a', b'b', b'c', b'd', b'e']);
+        // The same block decodes into a big enough buffer.
+        let mut ok = vec![0u8; 1 + 4 + 15 + 8 * 255 + 5];
+        assert_eq!(lz4_flex::block::decompress_into(&blk, &mut ok).unwrap(), ok.len());
+        let mut lz = (blk.len() as u32).to_be_bytes().to_vec();
+        lz.extend(blk);
+        assert!(lz4(&lz, &mut small).is_err());
+        // zstd: a frame of 4 KiB into 1 KiB.
+        let frame = ruzstd::encoding::compress_to_vec(
+            &text[..],
+            ruzstd::encoding::CompressionLevel::Fastest,
+        );
+        let mut zs = ((frame.len() - 4) as u32).to_be_bytes().to_vec();
+        zs.extend([0, 0, 0, 0]);
+        zs.extend(&frame[4..]);
+        let mut big = vec![0u8; 4096];
+        zstd(&zs, &mut big).unwrap();
+        assert_eq!(big, text);
+        assert!(zstd(&zs, &mut small).is_err());
+    }
 }

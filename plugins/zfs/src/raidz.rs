@@ -102,10 +102,15 @@ mod tests {
                 },
             ]
         );
-        // Past 1 MiB the parity and first data column swap.
+        // Past 1 MiB (sector 2052: first column 0) the parity and first
+        // data column swap.
         let c = map((1 << 20) + (4 << 9), 512, 9, 3, 1).unwrap();
-        assert_eq!(c[0].dev, 2);
-        assert_eq!(c[1].dev, 1);
+        assert_eq!((c[0].dev, c[1].dev), (1, 0));
+        assert_eq!(c[0].off, 684 << 9);
+        // Three data sectors on a 3-wide raidz1: two rows, parity 2x.
+        let c = map(0, 3 * 512, 9, 3, 1).unwrap();
+        let sizes: Vec<u64> = c.iter().map(|x| x.size).collect();
+        assert_eq!(sizes, vec![1024, 1024, 512]);
         assert!(map(0, 512, 9, 1, 1).is_err());
     }
 
