@@ -130,8 +130,9 @@ fn ext4_kernel_1k_inline_large_dir() {
     check_fixture("ext/ext4-kernel-1k-inline", "", 1000);
 }
 
-// Read as it stands, ext4-kernel-dirty has one unreadable directory (as for
-// the kernel): tests/kernel.rs checks it entry by entry.
+// Read as they stand, ext4-kernel-dirty and ext3-kernel-dirty have one
+// unreadable directory (as for the kernel): tests/kernel.rs checks them entry
+// by entry.
 
 #[test]
 fn ext4_kernel_dirty_replayed() {
@@ -139,5 +140,14 @@ fn ext4_kernel_dirty_replayed() {
         "ext/ext4-kernel-dirty",
         "journal=replay",
         "ext/ext4-kernel-dirty-replayed",
+    );
+}
+
+#[test]
+fn ext3_kernel_dirty_replayed() {
+    check_fixture_as(
+        "ext/ext3-kernel-dirty",
+        "journal=replay",
+        "ext/ext3-kernel-dirty-replayed",
     );
 }

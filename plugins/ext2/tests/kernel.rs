@@ -235,20 +235,19 @@ fn large_dir_three_level_htree_and_inline_data() {
     assert_eq!(fs.lookup(small, b"..").unwrap(), id(&fs, "/inline"));
 }
 
-#[test]
-fn dirty_journal_as_it_stands_fails_cleanly_where_the_kernel_does() {
-    // Without replay, /gone's blocks hold the data /reuse was given after
-    // they were freed (the log revokes them): the kernel (ro,noload) fails
-    // with "Directory index failed checksum" and so must we, cleanly.
-    // Every other entry reads as the manifest (the kernel's noload view) says.
-    let fs = mount("ext/ext4-kernel-dirty", "").unwrap();
-    let dev = file_dev(&image("ext/ext4-kernel-dirty"));
+/// Without replay, /gone's blocks hold the data /reuse was given after they
+/// were freed (the log revokes them): the kernel (ro,noload) fails there and
+/// so must we, cleanly. Every other entry reads as the manifest (the
+/// kernel's noload view) says.
+fn dirty_as_it_stands(name: &str) {
+    let fs = mount(name, "").unwrap();
+    let dev = file_dev(&image(name));
     let gone = id(&fs, "/gone");
     let mut c = Collect(Vec::new(), 1000);
     let err = fs.read_dir(gone, 0, &mut c).unwrap_err();
     assert!(matches!(err, Error::Corrupt(_)), "{err:?}");
     assert!(fs.lookup(gone, b"r000").is_err());
-    let want = manifest("ext/ext4-kernel-dirty");
+    let want = manifest(name);
     assert!(want.len() > 60);
     for e in want {
         let i = id(&fs, &e.path);
@@ -267,4 +266,35 @@ fn dirty_journal_as_it_stands_fails_cleanly_where_the_kernel_does() {
             }
         }
     }
+}
+
+#[test]
+fn ext4_dirty_journal_as_it_stands_fails_cleanly_where_the_kernel_does() {
+    // The kernel: "dx_probe: Directory index failed checksum" (EBADMSG).
+    dirty_as_it_stands("ext/ext4-kernel-dirty");
+}
+
+#[test]
+fn ext3_dirty_journal_as_it_stands_fails_cleanly_where_the_kernel_does() {
+    // No checksums: the kernel maps /gone through an indirect block that now
+    // holds data ("lblock 19 mapped to illegal pblock", EUCLEAN).
+    dirty_as_it_stands("ext/ext3-kernel-dirty");
+}
+
+#[test]
+fn ext3_kernel_block_maps_reach_triple_indirect() {
+    let raw = Raw::open("ext/ext3-kernel-dirty");
+    let fs = mount("ext/ext3-kernel-dirty", "journal=replay").unwrap();
+    let ino = id(&fs, "/blockmap/deep-sparse");
+    let at = raw.inode(ino);
+    assert_eq!(raw.flags(ino) & 0x80000, 0, "block-mapped, not extents");
+    // i_block[12..15]: single, double, triple indirect, all in use.
+    for k in 12..15 {
+        assert_ne!(raw.u32(at + 0x28 + 4 * k), 0, "i_block[{k}]");
+    }
+    let size = fs.stat(ino).unwrap().size;
+    assert_eq!(size, (70 << 20) + 3000);
+    let mut tail = vec![0u8; 3000];
+    assert_eq!(fs.read(ino, 70 << 20, &mut tail).unwrap(), 3000);
+    assert!(tail.starts_with(b"bm73400320:00000000\n"));
 }
