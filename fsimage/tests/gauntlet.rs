@@ -210,7 +210,7 @@ fn registry() -> Arc<Registry> {
         "so"
     };
     let mut reg = Registry::default();
-    for name in ["ext2", "ufs", "iso9660"] {
+    for name in ["ext2", "ufs", "iso9660", "reiserfs"] {
         let so = build_dir().join(format!("libfsimage_plugin_{name}.{ext}"));
         if name == "ext2" || so.exists() {
             reg.load_file(&so).unwrap_or_else(|| {
@@ -288,6 +288,7 @@ fn pipeline() {
             "ufs/ufs2-le-8k",
             "ufs/ufs1-be-16k",
             "iso9660/iso-rr-joliet",
+            "reiserfs/reiserfs36",
         ]
         .map(String::from),
     );
