@@ -74,3 +74,22 @@ fn full_image_through_the_core() {
     };
     check(&img, want, name);
 }
+
+/// The empty mkreiserfs images: 3.5 format, tea hash with a label, 1 KiB
+/// blocks; the core's probe order picks reiserfs for each.
+#[test]
+fn empty_filesystems_through_the_core() {
+    for (name, label) in [
+        ("reiserfs/reiserfs35-empty", None),
+        ("reiserfs/reiserfs36-tea-label", Some(&b"TEALABEL"[..])),
+        ("reiserfs/reiserfs36-1k-rupasov", None),
+    ] {
+        let fs = fsimage::OpenOptions::new()
+            .open(fsimage_testkit::image(name))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(fs.fs_type(), "reiserfs", "{name}");
+        assert_eq!(fs.read_dir("/").unwrap().count(), 0, "{name}");
+        assert_eq!(fs.label().unwrap().as_deref(), label, "{name}");
+        assert!(fs.read("/boot/grub/grub.cfg").is_err(), "{name}");
+    }
+}

@@ -51,3 +51,27 @@ fn hostname_and_label() {
     assert_eq!(fs.lookup(etc, b".").unwrap(), etc);
     assert_eq!(fs.lookup(etc, b"..").unwrap(), fs.root());
 }
+
+/// Empty filesystems straight from mkreiserfs: the 3.5 format (v1 keys and
+/// stat data, standard journal), tea hash with a label, 1 KiB blocks with
+/// the rupasov hash.
+#[test]
+fn mkreiserfs_empty_filesystems() {
+    use fsimage_abi::FileKind;
+    for (name, label) in [
+        ("reiserfs/reiserfs35-empty", None),
+        ("reiserfs/reiserfs36-tea-label", Some(&b"TEALABEL"[..])),
+        ("reiserfs/reiserfs36-1k-rupasov", None),
+    ] {
+        check_fixture(name, 10);
+        let fs = mount(name).unwrap();
+        assert_eq!(fs.label().as_deref(), label, "{name}");
+        let root = fs.stat(fs.root()).unwrap();
+        assert_eq!(root.kind, FileKind::Dir, "{name}");
+        assert_eq!(root.perm, 0o755, "{name}");
+        assert_eq!(fs.lookup(fs.root(), b".").unwrap(), fs.root(), "{name}");
+        // The root's ".." names its parent key (0, 1), which has no stat data.
+        assert_eq!(fs.lookup(fs.root(), b"..").unwrap(), 1, "{name}");
+        assert_eq!(fs.lookup(fs.root(), b"boot"), Err(fsimage_abi::Error::NotFound));
+    }
+}
