@@ -307,7 +307,10 @@ mod tests {
         blk.extend([0x50, b'a', b'b', b'c', b'd', b'e']);
         // The same block decodes into a big enough buffer.
         let mut ok = vec![0u8; 1 + 4 + 15 + 8 * 255 + 5];
-        assert_eq!(lz4_flex::block::decompress_into(&blk, &mut ok).unwrap(), ok.len());
+        assert_eq!(
+            lz4_flex::block::decompress_into(&blk, &mut ok).unwrap(),
+            ok.len()
+        );
         let mut lz = (blk.len() as u32).to_be_bytes().to_vec();
         lz.extend(blk);
         assert!(lz4(&lz, &mut small).is_err());

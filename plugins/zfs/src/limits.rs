@@ -51,3 +51,7 @@ pub const MAX_DEVICES: usize = 64;
 pub const MAX_SA_ATTRS: usize = 256;
 /// Largest directory listing cached for lookups (entries).
 pub const DIR_CACHE_ENTRIES: usize = 1 << 16;
+/// Most ways of rebuilding a RAID-Z block tried (each is a checksum and a
+/// decompression of up to 16 MiB): the straight read, then each data
+/// column from P or Q, then pairs from P and Q.
+pub const MAX_RAIDZ_TRIES: usize = 32;

@@ -6,8 +6,8 @@ use crate::bp::{BP_SIZE, Bp, Dva};
 use crate::checksum::{self, Algo};
 use crate::decompress::{self, Codec};
 use crate::limits::{
-    CACHE_BLOCKS, CACHE_BYTES, MAX_BLOCK_SIZE, MAX_DEVICES, MAX_GANG_DEPTH, NVLIST_MAX_DEPTH,
-    VDEV_PHYS_SIZE,
+    CACHE_BLOCKS, CACHE_BYTES, MAX_BLOCK_SIZE, MAX_DEVICES, MAX_GANG_DEPTH, MAX_RAIDZ_TRIES,
+    NVLIST_MAX_DEPTH, VDEV_PHYS_SIZE,
 };
 use crate::nvlist::{self, NvList};
 use crate::ondisk::{uberblock_t, zio_eck_t};
@@ -486,28 +486,65 @@ impl Pool {
                     v.truncate(len);
                     v
                 };
-                let data_ok: Option<Vec<Vec<u8>>> =
-                    bufs[np.min(bufs.len())..].iter().cloned().collect();
-                if let Some(data) = &data_ok {
-                    match f(&assemble(data)) {
-                        Ok(t) => return Ok(t),
-                        Err(e) => last = e,
+                let nd = cols.len().saturating_sub(np);
+                let data: Vec<Vec<u8>> = (np..cols.len())
+                    .map(|j| bufs[j].clone().unwrap_or_default())
+                    .collect();
+                let missing: Vec<usize> = (0..nd).filter(|&j| bufs[np + j].is_none()).collect();
+                let p = bufs.first().cloned().flatten().filter(|_| np >= 1);
+                let q = bufs.get(1).cloned().flatten().filter(|_| np >= 2);
+                let size_of = |j: usize| cols[np + j].size as usize;
+                // Sets of data columns to rebuild, in order: none, each one,
+                // each pair (with two parity columns).
+                let mut sets: Vec<Vec<usize>> = Vec::new();
+                match missing.len() {
+                    0 => {
+                        sets.push(Vec::new());
+                        sets.extend((0..nd).map(|j| vec![j]));
+                    }
+                    1 => sets.push(missing.clone()),
+                    _ => {}
+                }
+                if np >= 2 && !missing.is_empty() {
+                    for x in 0..nd {
+                        for y in x + 1..nd {
+                            if missing.iter().all(|m| *m == x || *m == y) {
+                                sets.push(vec![x, y]);
+                            }
+                        }
                     }
                 }
-                // Rebuild one data column at a time from P.
-                if let Some(Some(p)) = bufs.first() {
-                    for m in np..cols.len() {
-                        let others_ok = (np..cols.len()).all(|j| j == m || bufs[j].is_some());
-                        if !others_ok {
-                            continue;
+                sets.truncate(MAX_RAIDZ_TRIES);
+                for set in sets {
+                    let mut tries: Vec<Vec<Vec<u8>>> = Vec::new();
+                    match set.as_slice() {
+                        [] => tries.push(data.clone()),
+                        &[m] => {
+                            if let Some(p) = &p {
+                                let mut d = data.clone();
+                                d[m] = raidz::rebuild_from_p(p, &data, m, size_of(m));
+                                tries.push(d);
+                            }
+                            if let Some(q) = &q {
+                                let mut d = data.clone();
+                                d[m] = raidz::rebuild_from_q(q, &data, m, size_of(m));
+                                tries.push(d);
+                            }
                         }
-                        let data: Vec<Vec<u8>> = (np..cols.len())
-                            .map(|j| bufs[j].clone().unwrap_or_default())
-                            .collect();
-                        let mut data = data;
-                        let size = cols[m].size as usize;
-                        data[m - np] = raidz::rebuild_from_p(p, &data, m - np, size);
-                        match f(&assemble(&data)) {
+                        &[x, y] => {
+                            if let (Some(p), Some(q)) = (&p, &q) {
+                                let mut d = data.clone();
+                                let (a, b) =
+                                    raidz::rebuild_pq(p, q, &data, x, y, (size_of(x), size_of(y)));
+                                d[x] = a;
+                                d[y] = b;
+                                tries.push(d);
+                            }
+                        }
+                        _ => {}
+                    }
+                    for d in tries {
+                        match f(&assemble(&d)) {
                             Ok(t) => return Ok(t),
                             Err(e) => last = e,
                         }

@@ -1,6 +1,8 @@
 //! RAID-Z layout for reads (OpenZFS `vdev_raidz.c`, `vdev_raidz_map_alloc`):
 //! which child device and offset hold each column of a block, and
-//! single-parity (P, XOR) reconstruction of one data column.
+//! reconstruction of lost data columns from P (XOR of the data columns) and
+//! Q (sum of D_i * 2^(n-1-i) in GF(2^8), polynomial 0x11d): one column from
+//! P or from Q, two from P and Q.
 
 use fsimage_abi::{Error, Result};
 
@@ -78,6 +80,123 @@ pub fn rebuild_from_p(p: &[u8], data: &[Vec<u8>], missing: usize, size: usize) -
     out
 }
 
+/// GF(2^8) exp and log tables for generator 2, polynomial 0x11d.
+struct Gf {
+    exp: [u8; 256],
+    log: [u8; 256],
+}
+
+fn gf() -> Gf {
+    let mut g = Gf {
+        exp: [0; 256],
+        log: [0; 256],
+    };
+    let mut x: u16 = 1;
+    for i in 0..255u16 {
+        g.exp[i as usize] = x as u8;
+        g.log[x as usize] = i as u8;
+        x <<= 1;
+        if x & 0x100 != 0 {
+            x ^= 0x11d;
+        }
+    }
+    g.exp[255] = g.exp[0];
+    g
+}
+
+impl Gf {
+    /// a * 2^k.
+    fn mul_pow2(&self, a: u8, k: usize) -> u8 {
+        if a == 0 {
+            return 0;
+        }
+        self.exp[(usize::from(self.log[usize::from(a)]) + k) % 255]
+    }
+    /// a / b (b != 0).
+    fn div(&self, a: u8, b: u8) -> u8 {
+        if a == 0 || b == 0 {
+            return 0;
+        }
+        let l = (255 + usize::from(self.log[usize::from(a)])
+            - usize::from(self.log[usize::from(b)]))
+            % 255;
+        self.exp[l]
+    }
+}
+
+/// Q of the data columns, leaving out those in `skip` (zeros), over `len`
+/// bytes.
+fn q_of(g: &Gf, data: &[Vec<u8>], skip: &[usize], len: usize) -> Vec<u8> {
+    let n = data.len();
+    let mut q = vec![0u8; len];
+    for (i, d) in data.iter().enumerate() {
+        if skip.contains(&i) {
+            continue;
+        }
+        let k = n - 1 - i;
+        for (o, &x) in q.iter_mut().zip(d) {
+            *o ^= g.mul_pow2(x, k);
+        }
+    }
+    q
+}
+
+/// Rebuilds data column `m` from the Q column and the other data columns.
+pub fn rebuild_from_q(q: &[u8], data: &[Vec<u8>], m: usize, size: usize) -> Vec<u8> {
+    let g = gf();
+    let n = data.len();
+    let partial = q_of(&g, data, &[m], q.len());
+    // D_m * 2^(n-1-m) = Q ^ partial: multiply by 2^-(n-1-m).
+    let back = 255 - (n - 1 - m) % 255;
+    let mut out: Vec<u8> = q
+        .iter()
+        .zip(&partial)
+        .map(|(&a, &b)| g.mul_pow2(a ^ b, back))
+        .take(size)
+        .collect();
+    out.resize(size, 0);
+    out
+}
+
+/// Rebuilds data columns `x < y` from P and Q.
+pub fn rebuild_pq(
+    p: &[u8],
+    q: &[u8],
+    data: &[Vec<u8>],
+    x: usize,
+    y: usize,
+    sizes: (usize, usize),
+) -> (Vec<u8>, Vec<u8>) {
+    let g = gf();
+    let n = data.len();
+    let len = p.len().min(q.len());
+    let mut pxy: Vec<u8> = p[..len].to_vec();
+    for (i, d) in data.iter().enumerate() {
+        if i == x || i == y {
+            continue;
+        }
+        for (o, &v) in pxy.iter_mut().zip(d) {
+            *o ^= v;
+        }
+    }
+    let qp = q_of(&g, data, &[x, y], len);
+    let a = g.exp[(n - 1 - x) % 255];
+    let b = g.exp[(n - 1 - y) % 255];
+    let ab = a ^ b;
+    let mut dx = vec![0u8; len];
+    let mut dy = vec![0u8; len];
+    for i in 0..len {
+        let qxy = q[i] ^ qp[i];
+        // Dx*a ^ Dy*b = Qxy and Dx ^ Dy = Pxy, so Dx = (Qxy ^ b*Pxy) / (a ^ b).
+        let bp = g.mul_pow2(pxy[i], usize::from(g.log[usize::from(b)]));
+        dx[i] = g.div(qxy ^ bp, ab);
+        dy[i] = pxy[i] ^ dx[i];
+    }
+    dx.resize(sizes.0, 0);
+    dy.resize(sizes.1, 0);
+    (dx, dy)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,6 +231,27 @@ mod tests {
         let sizes: Vec<u64> = c.iter().map(|x| x.size).collect();
         assert_eq!(sizes, vec![1024, 1024, 512]);
         assert!(map(0, 512, 9, 1, 1).is_err());
+    }
+
+    #[test]
+    fn q_and_pq_rebuild() {
+        let g = gf();
+        let d = vec![vec![1u8, 200, 3], vec![4u8, 5, 77], vec![9u8, 8]];
+        let q = q_of(&g, &d, &[], 3);
+        let p: Vec<u8> = (0..3)
+            .map(|i| {
+                d.iter()
+                    .map(|c| c.get(i).copied().unwrap_or(0))
+                    .fold(0, |a, b| a ^ b)
+            })
+            .collect();
+        for m in 0..3 {
+            assert_eq!(rebuild_from_q(&q, &d, m, d[m].len()), d[m], "Q column {m}");
+        }
+        for (x, y) in [(0, 1), (0, 2), (1, 2)] {
+            let (a, b) = rebuild_pq(&p, &q, &d, x, y, (d[x].len(), d[y].len()));
+            assert_eq!((a, b), (d[x].clone(), d[y].clone()), "P+Q columns {x},{y}");
+        }
     }
 
     #[test]
