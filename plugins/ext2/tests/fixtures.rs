@@ -151,3 +151,8 @@ fn ext3_kernel_dirty_replayed() {
         "ext/ext3-kernel-dirty-replayed",
     );
 }
+
+#[test]
+fn ext4_kernel_bigalloc_no64bit_i128() {
+    check_fixture("ext/ext4-kernel-bigalloc", "", 1000);
+}
