@@ -163,3 +163,18 @@ fn probe_recognises_pools_only() {
     assert_eq!(ZfsFs::probe(&[ext]).unwrap(), 0);
     assert_eq!(ZfsFs::probe(&[]).unwrap(), 0);
 }
+
+/// The boot string of a snapshot names the snapshot's dataset object
+/// (zdb: "tank@before ... ID 30"; the head is ID 16).
+#[test]
+fn snapshot_bootstring_and_missing_snapshot() {
+    let snap = mount_opts("zfs/fuse-v23-snap", "tank@before").unwrap();
+    assert_eq!(
+        snap.bootstring().unwrap().unwrap(),
+        b"zfs-bootfs=tank/30,bootpath=''"
+    );
+    let head = mount("zfs/fuse-v23-snap").unwrap();
+    assert_eq!(head.dataset_object(), 16);
+    let e = mount_opts("zfs/fuse-v23-snap", "tank@after").unwrap_err();
+    assert!(e.to_string().contains("tank@after"), "{e}");
+}

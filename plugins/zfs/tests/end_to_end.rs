@@ -40,7 +40,7 @@ fn zfs_fixtures_through_the_core() {
         "ozfs-gzip",
         "ozfs-zle",
         "ozfs-rpool-bootfs",
-        "ozfs-dnodesize-auto",
+        "fuse-v23-snap",
     ] {
         let m = format!("zfs/{name}");
         let img = fsimage_testkit::image(&m);

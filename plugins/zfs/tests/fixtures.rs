@@ -38,10 +38,8 @@ fn ozfs_rpool_bootfs() {
     check_fixture("zfs/ozfs-rpool-bootfs", 1000);
 }
 
-#[test]
-fn ozfs_dnodesize_auto() {
-    check_fixture("zfs/ozfs-dnodesize-auto", 1000);
-}
+// dnodesize=auto (large dnodes) is also in ozfs-rpool-bootfs; the
+// ozfs-dnodesize-auto image of ../shared is in the extended test.
 
 /// Both halves of the two-way mirror, together and each alone (each image
 /// is a complete copy: reads fall back to whichever child verifies).
@@ -180,4 +178,25 @@ fn fuse_raidz2_all_devices_and_each_missing() {
             1000,
         );
     }
+}
+
+/// A snapshot by name reads the tree as it was; the head reads as it is.
+#[test]
+fn fuse_v23_snapshot_and_head() {
+    use fsimage_testkit::plugin;
+    let img = fsimage_testkit::image("zfs/fuse-v23-snap");
+    plugin::check_image::<fsimage_plugin_zfs::ZfsFs>(
+        &img,
+        "",
+        fsimage_testkit::manifest("zfs/fuse-v23-snap"),
+        "head",
+        opts(1000),
+    );
+    plugin::check_image::<fsimage_plugin_zfs::ZfsFs>(
+        &img,
+        "tank@before",
+        fsimage_testkit::manifest("zfs/fuse-v23-snap.before"),
+        "tank@before",
+        opts(1000),
+    );
 }
