@@ -126,8 +126,17 @@ fn fragmented_files_have_index_nodes_and_read_through_them() {
 
 #[test]
 fn unwritten_extents_on_dirty_blocks_read_as_zeros() {
-    let raw = Raw::open("ext/ext4-kernel");
-    let fs = mount("ext/ext4-kernel", "").unwrap();
+    unwritten_on_dirty_blocks("ext/ext4-kernel");
+}
+
+#[test]
+fn unwritten_extents_in_bigalloc_clusters_read_as_zeros() {
+    unwritten_on_dirty_blocks("ext/ext4-kernel-bigalloc");
+}
+
+fn unwritten_on_dirty_blocks(name: &str) {
+    let raw = Raw::open(name);
+    let fs = mount(name, "").unwrap();
     let bs = raw.bs() as u64;
     let mut dirty_blocks = 0;
     for p in [
