@@ -142,6 +142,12 @@ fn read_label(dev: &Device, off: u64, verify: bool) -> Label {
     let shift = ashift.clamp(UB_SHIFT_MIN, UB_SHIFT_MAX);
     if let Ok(ring) = dev.read_vec_at(off + UB_RING_OFFSET, UB_RING_SIZE as usize) {
         parse_ring(&ring, off + UB_RING_OFFSET, shift, verify, &mut l);
+        // Without a readable ashift, try every slot size.
+        if l.ubs.is_empty() {
+            for other in (UB_SHIFT_MIN..=UB_SHIFT_MAX).filter(|&x| x != shift) {
+                parse_ring(&ring, off + UB_RING_OFFSET, other, verify, &mut l);
+            }
+        }
     }
     l
 }
@@ -154,9 +160,12 @@ pub fn probe(dev: &Device) -> bool {
             ubs: Vec::new(),
             big_endian_ubs: 0,
         };
-        for shift in [10, 12] {
-            if let Ok(ring) = dev.read_vec_at(off + UB_RING_OFFSET, UB_RING_SIZE as usize) {
+        if let Ok(ring) = dev.read_vec_at(off + UB_RING_OFFSET, UB_RING_SIZE as usize) {
+            for shift in UB_SHIFT_MIN..=UB_SHIFT_MAX {
                 parse_ring(&ring, off + UB_RING_OFFSET, shift, true, &mut l);
+                if !l.ubs.is_empty() {
+                    break;
+                }
             }
         }
         !l.ubs.is_empty() || l.big_endian_ubs > 0
@@ -752,6 +761,36 @@ mod tests {
         let e = pool.read_bp(&bp).unwrap_err();
         assert!(matches!(e, Error::Limit(_)), "{e:?}");
         assert!(e.to_string().contains("gang"), "{e}");
+    }
+
+    /// The boot path is the phys_path of the label's own leaf, found by
+    /// guid anywhere in the vdev tree.
+    #[test]
+    fn bootpath_is_the_own_leafs_phys_path() {
+        use crate::nvlist::NvValue;
+        let leaf = |g: u64, p: &str| NvList {
+            pairs: vec![
+                (b"type".to_vec(), NvValue::Str(b"disk".to_vec())),
+                (b"guid".to_vec(), NvValue::U64(g)),
+                (b"phys_path".to_vec(), NvValue::Str(p.as_bytes().to_vec())),
+            ],
+        };
+        let tree = NvList {
+            pairs: vec![
+                (b"type".to_vec(), NvValue::Str(b"mirror".to_vec())),
+                (b"guid".to_vec(), NvValue::U64(1)),
+                (
+                    b"children".to_vec(),
+                    NvValue::Lists(vec![
+                        leaf(5, "/pci@0/disk@0,0:a"),
+                        leaf(6, "/pci@0/disk@1,0:a"),
+                    ]),
+                ),
+            ],
+        };
+        let got = find_leaf(&tree, 6, 0).and_then(|l| l.str("phys_path"));
+        assert_eq!(got, Some(&b"/pci@0/disk@1,0:a"[..]));
+        assert!(find_leaf(&tree, 7, 0).is_none());
     }
 
     /// A block pointer past the end of the device is an error.
