@@ -72,6 +72,9 @@ fn mkreiserfs_empty_filesystems() {
         assert_eq!(fs.lookup(fs.root(), b".").unwrap(), fs.root(), "{name}");
         // The root's ".." names its parent key (0, 1), which has no stat data.
         assert_eq!(fs.lookup(fs.root(), b"..").unwrap(), 1, "{name}");
-        assert_eq!(fs.lookup(fs.root(), b"boot"), Err(fsimage_abi::Error::NotFound));
+        assert_eq!(
+            fs.lookup(fs.root(), b"boot"),
+            Err(fsimage_abi::Error::NotFound)
+        );
     }
 }
