@@ -331,22 +331,50 @@ impl ReiserFs {
         let n = usize::try_from(size - offset).map_or(buf.len(), |r| r.min(buf.len()));
         let buf = &mut buf[..n];
         let dev = &self.tree.dev;
+        let id = ino.id;
+        // Reads one run of contiguous device bytes into buf[s..s + len].
+        let fetch = |buf: &mut [u8], (off, s, len): (u64, usize, usize)| {
+            dev.read_exact_at(off, &mut buf[s..s + len])
+                .map_err(|e| match e {
+                    Error::OutOfBounds { .. } => {
+                        Error::corrupt(format!("object {id}: data at device byte {off}: {e}"))
+                    }
+                    e => e,
+                })
+        };
+        // Physically contiguous blocks are read with one device read.
+        let mut run: Option<(u64, usize, usize)> = None;
         self.pieces(ino, offset, offset + n as u64, &mut |at, len, piece| {
             // Inside [offset, offset + n), so these fit in usize.
             let s = (at - offset) as usize;
-            let out = &mut buf[s..s + len as usize];
-            match piece {
-                Piece::Zero => out.fill(0),
-                Piece::Tail(bytes, _) => out.copy_from_slice(bytes),
-                Piece::Block(off) => dev.read_exact_at(off, out).map_err(|e| match e {
-                    Error::OutOfBounds { .. } => {
-                        Error::corrupt(format!("object {}: data block at byte {off}: {e}", ino.id))
+            let l = len as usize;
+            if let Piece::Block(off) = piece {
+                match &mut run {
+                    Some((ro, rs, rl)) if *ro + *rl as u64 == off && *rs + *rl == s => *rl += l,
+                    _ => {
+                        if let Some(r) = run.replace((off, s, l)) {
+                            fetch(buf, r)?;
+                        }
                     }
-                    e => e,
-                })?,
+                }
+                return Ok(true);
+            }
+            if let Some(r) = run.take() {
+                fetch(buf, r)?;
+            }
+            let out = &mut buf[s..s + l];
+            match piece {
+                Piece::Tail(bytes, _) if bytes.len() == out.len() => out.copy_from_slice(bytes),
+                Piece::Tail(..) => {
+                    return Err(Error::corrupt(format!("object {id}: tail at byte {at}")));
+                }
+                _ => out.fill(0),
             }
             Ok(true)
         })?;
+        if let Some(r) = run {
+            fetch(buf, r)?;
+        }
         Ok(n)
     }
 }

@@ -356,3 +356,31 @@ fn journal_scan_without_a_header() {
         "scan",
     );
 }
+
+/// Reads at any offset and length agree with the whole file; contiguous
+/// blocks are fetched with few device reads.
+#[test]
+fn partial_reads_and_read_coalescing() {
+    for name in [TAILS, NOTAIL] {
+        let reads = Arc::new(AtomicU64::new(0));
+        let dev = fsimage_abi::Device::new(Counting(image_bytes(name), reads.clone()));
+        let fs = ReiserFs::mount(vec![dev], b"").unwrap();
+        let id = sdk::lookup_path(&fs, b"/boot/vmlinuz-2")
+            .or_else(|_| sdk::lookup_path(&fs, b"/boot/vmlinuz-4"))
+            .unwrap();
+        let before = reads.load(Ordering::Relaxed);
+        let all = sdk::read_all(&fs, id, 1 << 24).unwrap();
+        let used = reads.load(Ordering::Relaxed) - before;
+        let blocks = all.len() / 4096;
+        assert!(used < 20, "{name}: {used} reads for {blocks} blocks");
+        let size = all.len() as u64;
+        for off in [0u64, 1, 4095, 4096, 5000, size / 2, size - 3] {
+            for len in [1usize, 4096, 10_000, 100_000] {
+                let mut buf = vec![0xAAu8; len];
+                let n = fs.read(id, off, &mut buf).unwrap();
+                let want = &all[off as usize..(off as usize + len).min(all.len())];
+                assert_eq!(&buf[..n], want, "{name} {off}+{len}");
+            }
+        }
+    }
+}
