@@ -156,3 +156,17 @@ fn ext3_kernel_dirty_replayed() {
 fn ext4_kernel_bigalloc_no64bit_i128() {
     check_fixture("ext/ext4-kernel-bigalloc", "", 1000);
 }
+
+#[test]
+fn ext4_kernel_dirty_data_journal_read_as_is() {
+    check_fixture_as("ext/ext4-kernel-dirty-dj", "", "ext/ext4-kernel-dirty-dj");
+}
+
+#[test]
+fn ext4_kernel_dirty_data_journal_replayed() {
+    check_fixture_as(
+        "ext/ext4-kernel-dirty-dj",
+        "journal=replay",
+        "ext/ext4-kernel-dirty-dj-replayed",
+    );
+}

@@ -307,3 +307,24 @@ fn ext3_kernel_block_maps_reach_triple_indirect() {
     assert_eq!(fs.read(ino, 70 << 20, &mut tail).unwrap(), 3000);
     assert!(tail.starts_with(b"bm73400320:00000000\n"));
 }
+
+#[test]
+fn data_journal_replay_restores_an_escaped_data_block() {
+    // ext4-kernel-dirty-dj: the kernel logged /tree/sizes/s65536's first
+    // block, which starts with the jbd2 magic, escaped (tag flag 1); in
+    // place the old bytes remain.
+    let magic = [0xC0u8, 0x3B, 0x39, 0x98].repeat(1024);
+    let fs = mount("ext/ext4-kernel-dirty-dj", "journal=replay").unwrap();
+    let i = id(&fs, "/tree/sizes/s65536");
+    let mut b = vec![0u8; 4096];
+    assert_eq!(fs.read(i, 0, &mut b).unwrap(), 4096);
+    assert_eq!(b, magic);
+    // The block comes from the log: not a device range.
+    let mut ex = Extents(Vec::new());
+    fs.extents(i, 0, &mut ex).unwrap();
+    assert_eq!(ex.0[0].kind, ExtentKind::Opaque);
+    assert_eq!((ex.0[0].file_offset, ex.0[0].length), (0, 4096));
+    let as_is = mount("ext/ext4-kernel-dirty-dj", "").unwrap();
+    assert_eq!(as_is.read(i, 0, &mut b).unwrap(), 4096);
+    assert_ne!(b, magic);
+}
