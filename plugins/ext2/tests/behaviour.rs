@@ -4,36 +4,10 @@
 
 mod common;
 use common::*;
-use fsimage_abi::{Error, ExtentKind, FileKind, Filesystem, ReadAt, Result};
+use fsimage_abi::{Error, ExtentKind, FileKind, Filesystem, ReadAt};
 use fsimage_plugin_ext2::Ext2Fs;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-
-/// A device that counts reads.
-struct Counting {
-    inner: fsimage_abi::Device,
-    reads: Arc<AtomicU64>,
-}
-
-impl ReadAt for Counting {
-    fn size(&self) -> u64 {
-        self.inner.size()
-    }
-    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
-        self.reads.fetch_add(1, Ordering::Relaxed);
-        self.inner.read_exact_at(offset, buf)
-    }
-}
-
-fn counting_mount(name: &str) -> (Ext2Fs, Arc<AtomicU64>) {
-    let reads = Arc::new(AtomicU64::new(0));
-    let dev = Counting {
-        inner: file_dev(&fsimage_testkit::image(name)),
-        reads: reads.clone(),
-    };
-    let fs = Ext2Fs::mount(vec![fsimage_abi::Device::new(dev)], b"").unwrap();
-    (fs, reads)
-}
+use std::sync::atomic::Ordering;
 
 fn path(fs: &Ext2Fs, p: &str) -> u64 {
     fsimage_abi::sdk::lookup_path(fs, p.as_bytes()).unwrap()

@@ -328,3 +328,25 @@ fn data_journal_replay_restores_an_escaped_data_block() {
     assert_eq!(as_is.read(i, 0, &mut b).unwrap(), 4096);
     assert_ne!(b, magic);
 }
+
+#[test]
+fn three_level_htree_lookups_read_a_handful_of_blocks() {
+    use std::sync::atomic::Ordering;
+    let name = "ext/ext4-kernel-1k-inline";
+    let fs = mount(name, "").unwrap();
+    let names = list(&fs, id(&fs, "/large"), 10_000);
+    for (_, _, _, hit) in names.iter().step_by(97) {
+        let miss = [&hit[..], b"-x"].concat();
+        for (n, found) in [(hit, true), (&miss, false)] {
+            // A fresh mount each time: nothing cached but the path to /large.
+            let (fs, reads) = counting_mount(name);
+            let large = id(&fs, "/large");
+            reads.store(0, Ordering::Relaxed);
+            assert_eq!(fs.lookup(large, n).is_ok(), found);
+            let r = reads.load(Ordering::Relaxed);
+            // Root, two index levels, a leaf, the directory's extent index
+            // and leaf blocks: a linear scan would read 17 000 blocks.
+            assert!(r <= 6, "lookup read {r} blocks");
+        }
+    }
+}
