@@ -295,6 +295,11 @@ def ext_extent_seed(img, g, ino):
             new = len(out)
             struct.pack_into("<IH", node, o + 4, new, 0)
             relocate(child)
+            if struct.unpack_from("<H", child, 6)[0] > 0:
+                # An index block's pointers changed: its tail checksum too.
+                tail = 12 * (struct.unpack_from("<H", child, 4)[0] + 1)
+                seed = ext_inode_seed(g, ino, raw)
+                struct.pack_into("<I", child, tail, crc32c_raw(seed, bytes(child[:tail])))
 
     ib = bytearray(raw[0x28:0x28 + 60])
     relocate(ib)
@@ -342,6 +347,51 @@ def ext_blockmap_ib(n, bs):
     return ib.ljust(60, b"\0"), extra
 
 
+def ext_inode_seed(g, ino, raw):
+    fs = ext_fs_seed(g)
+    gen = struct.unpack_from("<I", raw, 0x64)[0]
+    return crc32c_raw(crc32c_raw(fs, struct.pack("<I", ino)), struct.pack("<I", gen))
+
+
+def ext_htree_path_seed(img, g, path, max_leaves=60):
+    """A big htree directory cut to one descent: dx_root, the first index
+    node of each level and up to `max_leaves` of the leaves below, at their
+    logical blocks (the rest are holes), mapped by a one-leaf extent tree
+    whose tail checksum is recomputed."""
+    bs = g["bs"]
+    ino = ext_ino(img, path)
+    raw = bytearray(ext_inode(img, g, ino))
+    phys = ext_file_blocks(img, g, raw)
+    blk = lambda l: img[phys[l] * bs:(phys[l] + 1) * bs]
+    root = blk(0)
+    levels = root[30] + 1
+    keep = [0]
+    node, at = root, 32
+    for _ in range(levels):
+        count = struct.unpack_from("<H", node, at + 2)[0]
+        ptrs = [struct.unpack_from("<I", node, at + 4)[0] & 0x0FFFFFFF] + [
+            struct.unpack_from("<I", node, at + 8 * i + 4)[0] & 0x0FFFFFFF for i in range(1, count)]
+        if _ == levels - 1:
+            keep += ptrs[:max_leaves]
+        else:
+            keep.append(ptrs[0])
+            node, at = blk(ptrs[0]), 8
+    keep = sorted(set(keep))
+    mx = (bs - 12) // 12
+    assert len(keep) <= mx
+    leaf = bytearray(bs)
+    struct.pack_into("<HHHHI", leaf, 0, 0xF30A, len(keep), mx, 0, 0)
+    for i, l in enumerate(keep):
+        struct.pack_into("<IHHI", leaf, 12 * (i + 1), l, 1, 0, 2 + i)
+    tail = 12 * (mx + 1)
+    struct.pack_into("<I", leaf, tail, crc32c_raw(ext_inode_seed(g, ino, raw), bytes(leaf[:tail])))
+    ib = struct.pack("<HHHHI", 0xF30A, 1, 4, 1, 0) + struct.pack("<IIHH", 0, 1, 0, 0)
+    raw[0x28:0x28 + 60] = ib.ljust(60, b"\0")
+    struct.pack_into("<I", raw, 0x20, struct.unpack_from("<I", raw, 0x20)[0] | 0x80000)
+    return (ext_header(g, ino, bytes(raw), 0, g["blocks_lo"]) + bytes(leaf)
+            + b"".join(blk(l) for l in keep))
+
+
 def ext_inner_seeds():
     if not shutil.which("debugfs"):
         return
@@ -361,6 +411,9 @@ def ext_inner_seeds():
         ("ext4-bigalloc", "/boot/vmlinuz-24"),
         ("ext4-64k", "/boot/vmlinuz-28"),
         ("ext4", "/boot/vmlinuz-5"),
+        ("ext4-kernel", "/frag/depth2"),    # written by Linux: depth 2
+        ("ext4-kernel", "/frag/depth1"),
+        ("ext4-kernel", "/prealloc/partly-written"),  # unwritten extents
     ]:
         im, g = img(name)
         seed = ext_extent_seed(im, g, ext_ino(im, path))
@@ -370,9 +423,13 @@ def ext_inner_seeds():
         ("ext4-htree-tea-unsigned", "/many"),
         ("ext4-casefold", "/many"),
         ("ext2-nofiletype-legacy", "/many"),  # block map, legacy names
+        ("ext4-kernel", "/big"),             # built by Linux, 28 leaves
     ]:
         im, g = img(name)
         write("ext2_htree", name + path.replace("/", "_"), ext_dir_seed(im, g, path))
+    # Linux's three-level large_dir htree (17 MB), cut to one descent.
+    im, g = img("ext4-kernel-1k-inline")
+    write("ext2_htree", "ext4-kernel-1k-inline_large-cut", ext_htree_path_seed(im, g, "/large"))
     for name, path in [
         ("ext4", "/"),
         ("ext4", "/etc"),
