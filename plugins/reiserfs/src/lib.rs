@@ -423,9 +423,17 @@ impl Filesystem for ReiserFs {
         let Some(dev) = devices.first() else {
             return Ok(0);
         };
-        Ok(match superblock::find(dev) {
-            Ok(_) => 95,
-            Err(_) => 0,
+        let Ok(geo) = superblock::find(dev) else {
+            return Ok(0);
+        };
+        // A stale superblock can outlive a reformat (mke2fs need not touch
+        // 64 KiB): only a root block that still holds a tree node of the
+        // superblock's height makes this certain.
+        let level = geo.root_level;
+        let tree = Tree::new(dev.clone(), geo);
+        Ok(match tree.node(tree.geo.root_block) {
+            Ok(n) if n.level() == level => 95,
+            _ => 30,
         })
     }
 

@@ -72,6 +72,30 @@ fn bad_magic_is_not_recognised() {
     assert!(matches!(mount_bytes(img), Err(Error::NotRecognized(_))));
 }
 
+/// A superblock whose root block no longer holds its tree (a reformat
+/// that left 64 KiB alone) is only a weak match.
+#[test]
+fn probe_doubts_a_superblock_without_its_tree() {
+    let mut img = image_bytes(TAILS);
+    let root = raw::root(&img) as usize;
+    img[root * BS..(root + 1) * BS].fill(0x5a);
+    assert_eq!(ReiserFs::probe(&[Device::new(img)]).unwrap(), 30);
+}
+
+/// 3.5.0-3.5.10 kept the superblock at 8 KiB: moved there (and wiped at
+/// 64 KiB), the 3.5 fixture still mounts.
+#[test]
+fn old_superblock_location() {
+    let mut img = image_bytes("reiserfs/reiserfs35-empty");
+    let sb: Vec<u8> = img[SB..SB + 204].to_vec();
+    img[SB..SB + BS].fill(0);
+    img[8192..8192 + 204].copy_from_slice(&sb);
+    let dev = Device::new(img.clone());
+    assert_eq!(ReiserFs::probe(&[dev]).unwrap(), 95);
+    let fs = mount_bytes(img).unwrap();
+    assert!(sdk::list_dir(&fs, fs.root(), 10).unwrap().is_empty());
+}
+
 #[test]
 fn probe_sees_the_fixture() {
     let dev = file_dev(&fsimage_testkit::image(TAILS));
