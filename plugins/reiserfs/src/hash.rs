@@ -118,34 +118,25 @@ pub fn tea(name: &[u8]) -> u32 {
 /// positions 40..256.
 pub fn yura(name: &[u8]) -> u32 {
     let len = name.len();
-    // pow(j) = 10^(len - 1 - j) for j < len - 1, else 1 (wrapping, like the
-    // kernel's int arithmetic).
-    let pow_from = |i: usize| {
-        let mut p: u32 = 1;
-        let mut j = i;
-        while j + 1 < len {
-            p = p.wrapping_mul(10);
-            j += 1;
-        }
-        p
-    };
+    // pow[i] = 10^(len - 1 - i) for i < len - 1, else 1 (wrapping, like the
+    // kernel's int arithmetic); built from the end so hashing stays linear.
+    let mut pow = vec![1u32; len.max(1)];
+    for i in (0..len.saturating_sub(1)).rev() {
+        pow[i] = pow[i + 1].wrapping_mul(10);
+    }
     let first = name.first().map_or(0, |&b| sx(b)).wrapping_sub(48);
     let mut a = if len == 1 {
         first
     } else {
-        first.wrapping_mul(pow_from(0))
+        first.wrapping_mul(pow[0])
     };
-    let mut i = 1;
-    while i < len {
-        let c = sx(name[i]).wrapping_sub(48);
-        a = a.wrapping_add(c.wrapping_mul(pow_from(i)));
-        i += 1;
+    for (i, &b) in name.iter().enumerate().skip(1) {
+        a = a.wrapping_add(sx(b).wrapping_sub(48).wrapping_mul(pow[i]));
     }
-    // Positions len..40 add '0' - 48 = 0; positions up to 255 add i.
-    i = i.max(40);
-    while i < 256 {
-        a = a.wrapping_add((i as u32).wrapping_mul(pow_from(i)));
-        i += 1;
+    // Positions len..40 add '0' - 48 = 0; positions max(len, 40)..256 add
+    // i * 1 (their power of ten is empty).
+    for i in len.max(40)..256 {
+        a = a.wrapping_add(i as u32);
     }
     a << 7
 }
@@ -171,5 +162,40 @@ mod tests {
             }
         }
         assert_eq!(hash(9, b"a"), None);
+    }
+
+    /// The kernel's quadratic formulation of yura, written out, agrees
+    /// with the linear one.
+    #[test]
+    fn yura_matches_its_definition() {
+        fn slow(m: &[u8]) -> u32 {
+            let len = m.len() as i64;
+            let p = |i: i64| (i..len - 1).fold(1u32, |p, _| p.wrapping_mul(10));
+            let c0 = m.first().map_or(0, |&b| sx(b)).wrapping_sub(48);
+            let mut a = if len == 1 { c0 } else { c0.wrapping_mul(p(0)) };
+            let mut i = 1;
+            while i < len {
+                a = a.wrapping_add(sx(m[i as usize]).wrapping_sub(48).wrapping_mul(p(i)));
+                i += 1;
+            }
+            while i < 40 {
+                i += 1;
+            }
+            while i < 256 {
+                a = a.wrapping_add((i as u32).wrapping_mul(p(i)));
+                i += 1;
+            }
+            a << 7
+        }
+        for n in [
+            &b"a"[..],
+            b"12345",
+            b"entry-00001",
+            b"\xff\x80z",
+            &[b'7'; 60],
+            &[b'q'; 300],
+        ] {
+            assert_eq!(yura(n), slow(n), "{n:?}");
+        }
     }
 }
