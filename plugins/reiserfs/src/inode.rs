@@ -63,16 +63,7 @@ pub fn decode(body: &[u8], v2: bool, id: u64) -> Result<Inode> {
 
 impl Inode {
     pub fn kind(&self) -> FileKind {
-        match self.mode & 0o170000 {
-            0o100000 => FileKind::File,
-            0o040000 => FileKind::Dir,
-            0o120000 => FileKind::Symlink,
-            0o020000 => FileKind::CharDevice,
-            0o060000 => FileKind::BlockDevice,
-            0o010000 => FileKind::Fifo,
-            0o140000 => FileKind::Socket,
-            _ => FileKind::Unknown,
-        }
+        FileKind::from_mode(u32::from(self.mode))
     }
 
     /// Device number (the kernel's new_decode_dev of sd_rdev) in the Linux
