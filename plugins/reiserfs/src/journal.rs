@@ -11,7 +11,7 @@
 //! and a commit block (same trans id and length, the remaining real block
 //! numbers), wrapping round the log.
 
-use crate::limits::MAX_JOURNAL_BLOCKS;
+use crate::limits::{MAX_JOURNAL_BLOCKS, MAX_REPLAY_BYTES};
 use crate::ondisk::{JournalDescHead, JournalHeader};
 use crate::superblock;
 use crate::tree::Tree;
@@ -226,6 +226,11 @@ pub fn replay(tree: &mut Tree) -> Result<usize> {
                 }
                 let data = log.block(cur % size + 1 + i)?;
                 overlay.insert(real, data.into());
+                if overlay.len() as u64 * u64::from(bs) > MAX_REPLAY_BYTES {
+                    return Err(Error::limit(format!(
+                        "journal replay: more than {MAX_REPLAY_BYTES} bytes of block copies"
+                    )));
+                }
             }
             n += 1;
             cur = (cur % size + t.len + 2) % size;

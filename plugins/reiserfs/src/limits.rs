@@ -33,3 +33,6 @@ pub const MAX_LEAF_STEPS: u64 = 1 << 20;
 /// Journal blocks a replay looks at (jp_journal_size is at most 8192 in
 /// mkreiserfs; allow some more, never an absurd number).
 pub const MAX_JOURNAL_BLOCKS: u32 = 1 << 16;
+/// Bytes of replayed block copies kept in memory (a full default journal
+/// of 8193 4 KiB blocks holds at most 32 MiB).
+pub const MAX_REPLAY_BYTES: u64 = 64 << 20;
