@@ -306,7 +306,7 @@ impl ZfsFs {
 
     fn dir(&self, id: u64) -> Result<Dnode> {
         let (dn, a) = self.node(id)?;
-        if FileKind::from_mode(a.mode as u32) != FileKind::Dir {
+        if kind_of(a.mode) != FileKind::Dir {
             return Err(Error::NotADirectory);
         }
         Ok(dn)
@@ -357,6 +357,11 @@ impl ZfsFs {
         self.pool.dnode_read(dn, offset, buf)?;
         Ok(n)
     }
+}
+
+/// The file type of a ZPL mode (only the S_IFMT bits matter).
+fn kind_of(mode: u64) -> FileKind {
+    FileKind::from_mode(u32::try_from(mode & 0o170000).unwrap_or(0))
 }
 
 fn kind_of_dirent(v: u64) -> FileKind {
@@ -488,11 +493,11 @@ impl Filesystem for ZfsFs {
 
     fn stat(&self, id: u64) -> Result<Stat> {
         let (_, a) = self.node(id)?;
-        let kind = FileKind::from_mode(a.mode as u32);
+        let kind = kind_of(a.mode);
         Ok(Stat {
             ino: id,
             kind,
-            perm: (a.mode & 0o7777) as u32,
+            perm: u32::try_from(a.mode & 0o7777).unwrap_or(0),
             uid: u32::try_from(a.uid).unwrap_or(u32::MAX),
             gid: u32::try_from(a.gid).unwrap_or(u32::MAX),
             nlink: a.links,
@@ -506,7 +511,7 @@ impl Filesystem for ZfsFs {
 
     fn read(&self, id: u64, offset: u64, buf: &mut [u8]) -> Result<usize> {
         let (dn, a) = self.node(id)?;
-        match FileKind::from_mode(a.mode as u32) {
+        match kind_of(a.mode) {
             FileKind::Dir => Err(Error::IsADirectory),
             FileKind::File | FileKind::Symlink => self.read_data(&dn, &a, offset, buf),
             _ => Ok(0),
@@ -537,7 +542,7 @@ impl Filesystem for ZfsFs {
 
     fn read_link(&self, id: u64) -> Result<Vec<u8>> {
         let (dn, a) = self.node(id)?;
-        if FileKind::from_mode(a.mode as u32) != FileKind::Symlink {
+        if kind_of(a.mode) != FileKind::Symlink {
             return Err(Error::NotASymlink);
         }
         if a.size > MAX_SYMLINK {
@@ -557,7 +562,7 @@ impl Filesystem for ZfsFs {
     /// one opaque extent, read through `read`.
     fn extents(&self, id: u64, from: u64, sink: &mut dyn ExtentSink) -> Result<()> {
         let (_, a) = self.node(id)?;
-        match FileKind::from_mode(a.mode as u32) {
+        match kind_of(a.mode) {
             FileKind::Dir => return Err(Error::IsADirectory),
             FileKind::File | FileKind::Symlink => {}
             _ => return Ok(()),

@@ -640,7 +640,7 @@ impl Pool {
             let attempt = if dva.gang {
                 self.read_gang(bp, &dva, psize, depth)
                     .and_then(|phys| finish(&phys))
-            } else if (dva.asize as usize) < psize {
+            } else if dva.asize < psize as u64 {
                 Err(Error::corrupt(format!(
                     "DVA {i}: allocated {} < physical size {psize}",
                     dva.asize

@@ -241,7 +241,7 @@ fn leaf_blocks(z: &dyn ZapSource, b0: &[u8], hdr: &zap_phys_t) -> Result<BTreeSe
     if hdr.zt_numblks.get() == 0 {
         // Embedded table: the second half of block 0.
         let half = b0.len() / 2;
-        let n = (entries as usize).min(half / 8);
+        let n = usize::try_from(entries).unwrap_or(usize::MAX).min(half / 8);
         for i in 0..n {
             add(le64(&b0[half + i * 8..]))?;
         }
@@ -268,7 +268,7 @@ fn leaf_blocks(z: &dyn ZapSource, b0: &[u8], hdr: &zap_phys_t) -> Result<BTreeSe
                 )));
             };
             let left = entries - k * per;
-            for i in 0..(left.min(per) as usize).min(b.len() / 8) {
+            for i in 0..usize::try_from(left.min(per)).unwrap_or(0).min(b.len() / 8) {
                 add(le64(&b[i * 8..]))?;
             }
         }

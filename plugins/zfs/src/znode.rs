@@ -78,7 +78,12 @@ impl SaTables {
                     .ok()
                     .and_then(|s| s.parse().ok())
                     .ok_or_else(|| Error::corrupt("SA layouts: name is not a number"))?;
-                let attrs: Vec<u16> = e.ints().into_iter().map(|a| a as u16).collect();
+                let attrs: Vec<u16> = e
+                    .ints()
+                    .into_iter()
+                    .map(u16::try_from)
+                    .collect::<std::result::Result<_, _>>()
+                    .map_err(|_| Error::corrupt(format!("SA layout {num}: attribute number")))?;
                 if attrs.len() > MAX_SA_ATTRS {
                     return Err(Error::limit(format!(
                         "SA layout {num}: {} attributes > {MAX_SA_ATTRS}",
