@@ -189,6 +189,10 @@ impl Volume {
             )));
         }
         if let Some(b) = self.cache.get(blk) {
+            // A hit costs no device read but still counts against the
+            // operation's budget: a walk round a cycle of cached blocks
+            // must end too.
+            fsimage_abi::budget::charge()?;
             return Ok(b);
         }
         let bs = self.block_size();
