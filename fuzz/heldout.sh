@@ -75,7 +75,8 @@ if [ -d ../shared/fixtures ] && have zstd shared; then
     for z in ../shared/fixtures/$fs/*.img.zst; do
       n=$(basename "$z" .img.zst)
       [ -e "fixtures/$fs/$n.img.zst" ] && continue
-      case "$n" in *-full|*-[1-9]) continue ;; esac
+      # Second and later disks of multi-device pools need --add-image.
+      case "$n" in *-[1-9]) continue ;; esac
       zstd -q -d "$z" -o "$out/$n.img"
     done
   done
