@@ -13,6 +13,30 @@ fn fuse_v14_rpool_bootfs() {
     check_fixture("zfs/fuse-v14-rpool", 1000);
 }
 
+/// OpenSolaris-style root pool: the bootfs (the default) and, by name, the
+/// pool's root dataset that holds GRUB's menu.lst (each with its manifest;
+/// the two menu.lst files differ).
+#[test]
+fn fuse_v14_osol_bootfs_and_root_dataset() {
+    use fsimage_testkit::plugin;
+    check_fixture("zfs/fuse-v14-osol", 1000);
+    let img = fsimage_testkit::image("zfs/fuse-v14-osol");
+    plugin::check_image::<fsimage_plugin_zfs::ZfsFs>(
+        &img,
+        "rpool/ROOT/opensolaris",
+        fsimage_testkit::manifest("zfs/fuse-v14-osol"),
+        "rpool/ROOT/opensolaris",
+        opts(1000),
+    );
+    plugin::check_image::<fsimage_plugin_zfs::ZfsFs>(
+        &img,
+        "rpool",
+        fsimage_testkit::manifest("zfs/fuse-v14-osol.rootds"),
+        "rpool",
+        opts(1000),
+    );
+}
+
 #[test]
 fn ozfs_lz4() {
     check_fixture("zfs/ozfs-lz4", 1000);
