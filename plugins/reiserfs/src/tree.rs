@@ -133,7 +133,12 @@ impl Tree {
             let t = g.tick;
             if let Some(e) = g.map.get_mut(&blk) {
                 e.1 = t;
-                return Ok(e.0.clone());
+                let node = e.0.clone();
+                drop(g);
+                // A hit costs no device read but still counts against the
+                // operation's budget, so walks over cached nodes end too.
+                fsimage_abi::budget::charge()?;
+                return Ok(node);
             }
         }
         let data = self.read_block(blk, &|| "tree node".to_string())?;

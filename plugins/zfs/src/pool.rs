@@ -616,6 +616,10 @@ impl Pool {
         if let Ok(c) = self.cache.lock()
             && let Some(v) = c.get(&key)
         {
+            // A hit costs no device read but still counts against the
+            // operation's budget, so walks over cached blocks end too.
+            drop(c);
+            fsimage_abi::budget::charge()?;
             return Ok(v);
         }
         let mut last_err = Error::corrupt("block pointer: no DVA");
