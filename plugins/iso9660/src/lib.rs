@@ -29,9 +29,9 @@
 //! Ignored: El Torito (the boot catalog is an ordinary file), path tables,
 //! associated files (hidden as on Linux), directories relocated to
 //! `rr_moved` (the RE entry hides them there; they are found through CL).
-//! zisofs files (Rock Ridge ZF "pz") are decompressed in `read` and mapped
-//! as one `Opaque` extent. Refused by name: interleaved files, ZF entries
-//! of other algorithms.
+//! zisofs and zisofs2 files (Rock Ridge ZF "pz"; ZF or Z2 "PZ") are
+//! decompressed in `read` and mapped as one `Opaque` extent. Refused by
+//! name: interleaved files, ZF entries of other algorithms.
 #![forbid(unsafe_code)]
 
 mod dir;
@@ -265,11 +265,11 @@ impl Iso9660Fs {
         &self,
         id: u64,
         n: &Node,
-        zf: ([u8; 2], u8, u8, u64),
+        zf: &zisofs::ZfEntry,
         offset: u64,
         buf: &mut [u8],
     ) -> Result<usize> {
-        let zf = zf_params(zf)?;
+        let zf = zisofs::Zf::from_entry(zf)?;
         let raw = Sections {
             dev: self.dev(),
             sections: &n.sections,
@@ -670,7 +670,7 @@ impl Iso9660Fs {
                 }),
                 FileKind::Symlink,
             ) => t.len() as u64,
-            (Some(Rr { zf: Some(z), .. }), _) => z.3,
+            (Some(Rr { zf: Some(z), .. }), _) => z.size(),
             _ => sections
                 .iter()
                 .try_fold(0u64, |a, s| a.checked_add(s.1))
@@ -767,18 +767,6 @@ fn root_error(root: u64, e: Error) -> Error {
         Error::Corrupt(_) | Error::Io(_) | Error::Limit(_) => e,
         other => Error::corrupt(format!("iso9660: root directory at byte {root}: {other}")),
     }
-}
-
-/// A ZF entry's parameters; other algorithms than zisofs are refused by name.
-fn zf_params(zf: ([u8; 2], u8, u8, u64)) -> Result<zisofs::Zf> {
-    let (alg, hdr, log2, size) = zf;
-    if &alg != b"pz" {
-        return Err(Error::unsupported(format!(
-            "iso9660 feature: ZF compression '{}'",
-            String::from_utf8_lossy(&alg)
-        )));
-    }
-    zisofs::Zf::new(hdr, log2, size)
 }
 
 fn parse_options(options: &[u8]) -> Result<(bool, bool)> {
@@ -967,7 +955,7 @@ impl Filesystem for Iso9660Fs {
         }
         self.plain_sections(id, &n)?;
         if let Some(zf) = n.rr.as_ref().and_then(|r| r.zf) {
-            return self.read_zisofs(id, &n, zf, offset, buf);
+            return self.read_zisofs(id, &n, &zf, offset, buf);
         }
         let want = n.size.saturating_sub(offset).min(buf.len() as u64);
         let mut done = 0u64;
@@ -1030,7 +1018,7 @@ impl Filesystem for Iso9660Fs {
         }
         self.plain_sections(id, &n)?;
         if let Some(zf) = n.rr.as_ref().and_then(|r| r.zf) {
-            zf_params(zf)?;
+            zisofs::Zf::from_entry(&zf)?;
             // Compressed: the core must ask `read`.
             if from < n.size {
                 sink.push(Extent {
@@ -1075,7 +1063,7 @@ fsimage_abi::export_plugin!(Iso9660Fs);
 /// regression tests. Not part of the plugin's API.
 #[doc(hidden)]
 pub mod fuzzing {
-    use super::{Sections, file_kind, susp, zf_params, zisofs};
+    use super::{Sections, file_kind, susp, zisofs};
     use fsimage_abi::{Error, Result};
 
     /// Parses a system use area as a directory record's is parsed, following
@@ -1107,7 +1095,7 @@ pub mod fuzzing {
         let rr = susp::parse(&ctx, su, skip)?;
         let _ = file_kind(Some(&rr));
         if let Some(zf) = rr.zf {
-            zf_params(zf)?;
+            zisofs::Zf::from_entry(&zf)?;
         }
         Ok(())
     }
@@ -1125,9 +1113,43 @@ pub mod fuzzing {
         let Some(head) = data.get(..6) else {
             return Err(Error::invalid("fuzz input shorter than its header"));
         };
-        let size = u32::from_le_bytes([head[2], head[3], head[4], head[5]]);
-        let zf = zf_params((*b"pz", head[0], head[1], u64::from(size)))?;
-        let dev = data[6..].to_vec();
+        let mut size = [0u8; 8];
+        size[..4].copy_from_slice(&head[2..6]);
+        inflate(b"pz", head[0], head[1], size, &data[6..], max)
+    }
+
+    /// The same for a zisofs2 file (ZF algorithm "PZ"):
+    ///
+    /// ```text
+    /// [0]       the ZF entry's header size / 4
+    /// [1]       the ZF entry's log2 block size
+    /// [2..10]   the ZF entry's uncompressed size (LE, 64 bits)
+    /// [10..]    the file's bytes (header, 64-bit block pointers, zlib streams)
+    /// ```
+    pub fn zisofs2(data: &[u8], max: u64) -> Result<Vec<u8>> {
+        let Some(head) = data.get(..10) else {
+            return Err(Error::invalid("fuzz input shorter than its header"));
+        };
+        let mut size = [0u8; 8];
+        size.copy_from_slice(&head[2..10]);
+        inflate(b"PZ", head[0], head[1], size, &data[10..], max)
+    }
+
+    fn inflate(
+        algorithm: &[u8; 2],
+        header_size_div4: u8,
+        log2_block_size: u8,
+        uncompressed_size: [u8; 8],
+        file: &[u8],
+        max: u64,
+    ) -> Result<Vec<u8>> {
+        let zf = zisofs::Zf::from_entry(&zisofs::ZfEntry {
+            algorithm: *algorithm,
+            header_size_div4,
+            log2_block_size,
+            uncompressed_size,
+        })?;
+        let dev = file.to_vec();
         let sections = [(0u64, dev.len() as u64)];
         let raw = Sections {
             dev: &dev,

@@ -1,6 +1,6 @@
 //! Every bound the reader puts on values read from the image. One that is
-//! hit is an `Error::Limit` naming it (the zisofs block size range, the
-//! format's own, is `Error::Corrupt`).
+//! hit is an `Error::Limit` naming it (the zisofs block size ranges and
+//! compressed block bounds, the formats' own, are `Error::Corrupt`).
 
 /// Volume descriptors read from sector 16 before giving up on a terminator.
 pub const MAX_VOLUME_DESCRIPTORS: u64 = 64;
@@ -24,6 +24,12 @@ pub const MAX_PATH_TABLE_LEN: u32 = 4 << 20;
 pub const ZISOFS_LOG2_BLOCK: std::ops::RangeInclusive<u8> = 15..=17;
 /// Bytes of one compressed zisofs block (zlib never grows data by this much).
 pub const ZISOFS_MAX_COMPRESSED_BLOCK: u64 = 2 << 17;
+/// zisofs2 block sizes: 2^15 to 2^20 bytes (the format text names 15..17;
+/// xorriso's `block_size_v2=` writes up to 1 MiB, as the iso-zisofs2
+/// fixture has).
+pub const ZISOFS2_LOG2_BLOCK: std::ops::RangeInclusive<u8> = 15..=20;
+/// Bytes of one compressed zisofs2 block.
+pub const ZISOFS2_MAX_COMPRESSED_BLOCK: u64 = 2 << 20;
 /// Directories whose listings are kept for lookups.
 pub const DIR_CACHE_DIRS: usize = 8;
 /// Entries of one cached listing; bigger directories are scanned per lookup.

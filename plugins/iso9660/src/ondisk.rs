@@ -3,7 +3,7 @@
 //! Numbers recorded "both-byte order" are read from their little-endian half,
 //! as Linux and GRUB do.
 
-use zerocopy::byteorder::little_endian::{U16, U32};
+use zerocopy::byteorder::little_endian::{U16, U32, U64};
 use zerocopy::{FromBytes, Immutable, KnownLayout, Unaligned};
 
 /// Bytes per logical sector: fixed at 2048 for every ISO 9660 volume (ECMA-119 6.1.2).
@@ -128,7 +128,10 @@ pub struct RripLink {
     pub location: Both32,
 }
 
-/// ZF: zisofs compressed file (zisofs extension to RRIP).
+/// ZF (or zisofs2's Z2): zisofs compressed file (zisofs extension to RRIP;
+/// zisofs2 format, "ZF System Use Entry Format"). The last 8 bytes are the
+/// uncompressed size: both-byte-order 32 bits for algorithm "pz" (zisofs
+/// version 1), a little-endian 64-bit number for zisofs2 algorithms.
 #[derive(FromBytes, KnownLayout, Immutable, Unaligned)]
 #[repr(C)]
 pub struct RripZf {
@@ -136,7 +139,32 @@ pub struct RripZf {
     pub algorithm: [u8; 2],
     pub header_size_div4: u8,
     pub log2_block_size: u8,
-    pub uncompressed_size: Both32,
+    pub uncompressed_size: [u8; 8],
+}
+
+/// zisofs (version 1) file header (zisofs format, "LEGACY" file header).
+#[derive(FromBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(C)]
+pub struct ZisofsHeader {
+    pub hdr_magic: [u8; 8],
+    pub size: U32,
+    pub hdr_size: u8,
+    pub hdr_bsize: u8,
+    pub reserved: [u8; 2],
+}
+
+/// zisofs2 file header (zisofs2 format, "File Header"); 64-bit
+/// little-endian block pointers follow.
+#[derive(FromBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(C)]
+pub struct Zisofs2Header {
+    pub hdr_magic: [u8; 8],
+    pub hdr_version: u8,
+    pub hdr_size: u8,
+    pub alg_id: u8,
+    pub hdr_bsize: u8,
+    pub size: U64,
+    pub padding: [u8; 4],
 }
 
 /// Fixed part of a path table record (ECMA-119 9.4), type L (little-endian);

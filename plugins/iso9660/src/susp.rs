@@ -30,9 +30,8 @@ pub struct Rr {
     pub cl: Option<u32>,
     pub pl: Option<u32>,
     pub re: bool,
-    /// ZF: compressed (algorithm, header size / 4, log2 block size,
-    /// uncompressed size).
-    pub zf: Option<([u8; 2], u8, u8, u64)>,
+    /// ZF or Z2: compressed (zisofs or zisofs2).
+    pub zf: Option<crate::zisofs::ZfEntry>,
     pub rdev: Option<u64>,
 }
 
@@ -188,16 +187,17 @@ pub fn parse(ctx: &Ctx, su: &[u8], skip: usize) -> Result<Rr> {
                     rr.any = true;
                     rr.re = true;
                 }
-                b"ZF" => {
+                // Z2: zisofs2's alternative signature, laid out as ZF.
+                b"ZF" | b"Z2" => {
                     let z = RripZf::ref_from_prefix(e)
                         .map_err(|_| corrupt(ctx, "ZF entry too short"))?
                         .0;
-                    rr.zf = Some((
-                        z.algorithm,
-                        z.header_size_div4,
-                        z.log2_block_size,
-                        u64::from(z.uncompressed_size.le.get()),
-                    ));
+                    rr.zf = Some(crate::zisofs::ZfEntry {
+                        algorithm: z.algorithm,
+                        header_size_div4: z.header_size_div4,
+                        log2_block_size: z.log2_block_size,
+                        uncompressed_size: z.uncompressed_size,
+                    });
                 }
                 // RRIP 1.09's "RR" flags entry.
                 b"RR" => rr.any = true,

@@ -14,6 +14,7 @@ const ISOS: &[&str] = &[
     "iso9660/iso-genisoimage-rj",
     "iso9660/iso-eltorito-full",
     "iso9660/iso-zisofs",
+    "iso9660/iso-zisofs2",
 ];
 
 /// The manifest's sha256 of the entry whose path is `path` ignoring ASCII case.
@@ -84,6 +85,27 @@ fn zisofs_through_the_sandbox() {
         let data = fs.read(path).unwrap();
         assert_eq!(sha256_hex(&data), manifest_sha(name, path), "{path}");
     }
+}
+
+/// zisofs2 too: the whole iso-zisofs2 tree, and the markers of the 4 GiB
+/// file of iso-zisofs2-big (Z2 entries) read in place.
+#[test]
+fn zisofs2_through_the_sandbox() {
+    let fs = OpenOptions::new()
+        .open(image("iso9660/iso-zisofs2"))
+        .unwrap();
+    check(&fs, "iso9660/iso-zisofs2");
+    let fs = OpenOptions::new()
+        .open(image("iso9660/iso-zisofs2-big"))
+        .unwrap();
+    let f = fs.open("/huge").unwrap();
+    assert_eq!(f.len(), 4_296_028_217);
+    let mut buf = [0u8; 23];
+    assert_eq!(f.read_at(2 << 30, &mut buf).unwrap(), 23);
+    assert_eq!(&buf, b"MIDDLE-MARKER at 2 GiB\n");
+    let mut tail = [0u8; 32];
+    assert_eq!(f.read_at(f.len() - 16, &mut tail).unwrap(), 16);
+    assert_eq!(&tail[..16], b"TAIL-END-MARKER\n");
 }
 
 #[test]

@@ -98,3 +98,78 @@ fn zisofs_reads_at_every_block_boundary() {
     assert_eq!(ex.0[0].kind, fsimage_abi::ExtentKind::Opaque);
     assert_eq!((ex.0[0].file_offset, ex.0[0].length), (100, 588_795));
 }
+
+/// zisofs2 (xorriso `-zisofs version_2=on`): ZF entries "PZ" version 2,
+/// 64-bit block pointers, 1 MiB blocks; a 4-block text file, a file of
+/// zero-length blocks, a block with text and zeros.
+#[test]
+fn zisofs2() {
+    check_fixture("iso9660/iso-zisofs2", "", 1000);
+}
+
+#[test]
+fn zisofs2_reads_across_1mib_blocks() {
+    let fs = mount("iso9660/iso-zisofs2", "").unwrap();
+    let id = fsimage_abi::sdk::lookup_path(&fs, b"/boot/seq.txt").unwrap();
+    let want: String = (1..=600_000).map(|i| format!("{i}\n")).collect();
+    let st = fsimage_abi::Filesystem::stat(&fs, id).unwrap();
+    assert_eq!(st.size, want.len() as u64);
+    let mut buf = [0u8; 64];
+    for k in 1..=want.len() / (1 << 20) {
+        let off = (k << 20) - 32;
+        let n = fsimage_abi::Filesystem::read(&fs, id, off as u64, &mut buf).unwrap();
+        assert_eq!(&buf[..n], &want.as_bytes()[off..off + 64]);
+    }
+    // The end: a short read, then nothing.
+    let end = want.len() as u64;
+    let n = fsimage_abi::Filesystem::read(&fs, id, end - 10, &mut buf).unwrap();
+    assert_eq!(&buf[..n], &want.as_bytes()[want.len() - 10..]);
+    assert_eq!(
+        fsimage_abi::Filesystem::read(&fs, id, end, &mut buf).unwrap(),
+        0
+    );
+    let mut ex = Extents(Vec::new());
+    fsimage_abi::Filesystem::extents(&fs, id, 0, &mut ex).unwrap();
+    assert_eq!(ex.0.len(), 1);
+    assert_eq!(ex.0[0].kind, fsimage_abi::ExtentKind::Opaque);
+    assert_eq!(ex.0[0].length, end);
+}
+
+/// zisofs2 with "Z2" entries and a 4 GiB + 1 MiB + 12345 byte file of zeros
+/// with two markers (sizes past 32 bits; 4098 blocks, two of them stored).
+#[test]
+fn zisofs2_z2_file_past_4gib() {
+    let fs = mount("iso9660/iso-zisofs2-big", "").unwrap();
+    let want = manifest("iso9660/iso-zisofs2-big");
+    let id = fsimage_abi::sdk::lookup_path(&fs, b"/huge").unwrap();
+    let st = fsimage_abi::Filesystem::stat(&fs, id).unwrap();
+    assert_eq!(st.size, 4_296_028_217);
+    assert_eq!(
+        Some(st.size),
+        want.iter().find(|w| w.path == "/huge").map(|w| w.size)
+    );
+    let mut buf = vec![0u8; 64];
+    let n = fsimage_abi::Filesystem::read(&fs, id, (2 << 30) - 8, &mut buf).unwrap();
+    assert_eq!(n, 64);
+    assert_eq!(&buf[..8], &[0u8; 8]);
+    assert_eq!(&buf[8..31], b"MIDDLE-MARKER at 2 GiB\n");
+    assert!(buf[31..].iter().all(|&b| b == 0));
+    let n = fsimage_abi::Filesystem::read(&fs, id, st.size - 20, &mut buf).unwrap();
+    assert_eq!(&buf[..n], b"\0\0\0\0TAIL-END-MARKER\n");
+    let n = fsimage_abi::Filesystem::read(&fs, id, 3 << 30, &mut buf).unwrap();
+    assert_eq!(n, 64);
+    assert!(buf.iter().all(|&b| b == 0));
+    // The other file reads whole against its manifest hash.
+    let small = want.iter().find(|w| w.path == "/small.txt").unwrap();
+    let sid = fsimage_abi::sdk::lookup_path(&fs, b"/small.txt").unwrap();
+    let data = fsimage_abi::sdk::read_all(&fs, sid, 1 << 20).unwrap();
+    assert_eq!(Some(fsimage_testkit::sha256_hex(&data)), small.sha256);
+}
+
+/// The whole 4 GiB file hashed against the manifest (slow in a debug build:
+/// `cargo test -- --ignored`).
+#[test]
+#[ignore]
+fn zisofs2_z2_file_past_4gib_hash() {
+    check_fixture("iso9660/iso-zisofs2-big", "", 1000);
+}
