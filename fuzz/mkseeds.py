@@ -553,7 +553,8 @@ def iso_su(rec):
 
 def iso_inner_seeds():
     seen = set()
-    for name in ("iso-rr", "iso-rr-joliet", "iso-genisoimage-rj", "iso-zisofs", "iso-eltorito-full"):
+    for name in ("iso-rr", "iso-rr-joliet", "iso-genisoimage-rj", "iso-zisofs", "iso-eltorito-full",
+                 "iso-zisofs2", "iso-zisofs2-big"):
         img = load("iso9660/" + name)
         pvd = img[16 * 2048:17 * 2048]
         root = pvd[156:190]
@@ -581,6 +582,8 @@ def iso_inner_seeds():
                         dev = bytes(o) + area
                     if sig == b"ZF" and name == "iso-zisofs":
                         zisofs_seed(img, rec, su[p:p + ln])
+                    if sig in (b"ZF", b"Z2") and name.startswith("iso-zisofs2"):
+                        zisofs2_seed(img, rec, su[p:p + ln])
                     p += ln
                 key = (tuple(sigs), bool(dev))
                 if key in seen or not su:
@@ -607,6 +610,27 @@ def zisofs_seed(img, rec, zf):
     struct.pack_into("<I", data, 8, keep)
     name = "%d-%d" % (size, lba)
     write("zisofs", name, bytes([hdr4, log2]) + struct.pack("<I", keep) + bytes(data))
+
+
+def zisofs2_seed(img, rec, zf):
+    """A zisofs2 file's bytes after the ZF entry's parameters (the
+    `fuzzing::zisofs2` layout: 64-bit size), cut to its first four blocks;
+    files whose cut is still over 128 KiB (the target's max_len) are left out.
+    Named z2-* so the regression test knows the layout."""
+    hdr4, log2 = zf[6], zf[7]
+    size = struct.unpack_from("<Q", zf, 8)[0]
+    lba, length = struct.unpack_from("<I", rec, 2)[0], struct.unpack_from("<I", rec, 10)[0]
+    data = bytearray(img[lba * 2048:lba * 2048 + length])
+    bs = 1 << log2
+    keep = min(size, 4 * bs)
+    nblocks = (keep + bs - 1) // bs
+    end = struct.unpack_from("<Q", data, hdr4 * 4 + 8 * nblocks)[0]
+    data = data[:end]
+    struct.pack_into("<Q", data, 12, keep)
+    if len(data) + 10 > 131072:
+        return
+    name = "z2-%d-%d" % (size, lba)
+    write("zisofs", name, bytes([hdr4, log2]) + struct.pack("<Q", keep) + bytes(data))
 
 
 def susp_ce(block, offset, length):

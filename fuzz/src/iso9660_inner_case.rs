@@ -12,16 +12,27 @@ pub fn susp(data: &[u8]) {
     let _ = fuzzing::susp(data);
 }
 
-/// zisofs decompression: never more than the file's size.
+/// zisofs and zisofs2 decompression of the same input (each reads its own
+/// header layout): never more than the file's size.
 pub fn zisofs(data: &[u8]) {
-    let Ok(out) = fuzzing::zisofs(data, MAX_ZISOFS_OUT) else {
-        return;
-    };
-    let size = data
-        .get(2..6)
-        .map_or(0, |s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]));
-    assert!(
-        out.len() as u64 <= u64::from(size),
-        "more bytes than the file holds"
-    );
+    if let Ok(out) = fuzzing::zisofs(data, MAX_ZISOFS_OUT) {
+        let size = data
+            .get(2..6)
+            .map_or(0, |s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]));
+        assert!(
+            out.len() as u64 <= u64::from(size),
+            "more bytes than the file holds"
+        );
+    }
+    if let Ok(out) = fuzzing::zisofs2(data, MAX_ZISOFS_OUT) {
+        let size = data.get(2..10).map_or(0, |s| {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(s);
+            u64::from_le_bytes(b)
+        });
+        assert!(
+            out.len() as u64 <= size,
+            "more bytes than the zisofs2 file holds"
+        );
+    }
 }
