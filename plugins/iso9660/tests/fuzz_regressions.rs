@@ -1,6 +1,6 @@
 //! Replays every input the `iso9660_susp` and `zisofs` fuzz targets crashed
 //! on (`fixtures/regressions/<target>/`) and their committed seeds (real
-//! system use areas and zisofs files from the fixtures) through the code the
+//! system use areas and zisofs / zisofs2 files from the fixtures) through the code the
 //! targets run (`fuzz/src/iso9660_inner_case.rs`): each must end without a
 //! panic, and the seeds must parse.
 
@@ -50,8 +50,17 @@ fn iso9660_susp_regressions() {
 fn zisofs_regressions() {
     for f in replay("zisofs", iso9660_inner_case::zisofs) {
         let data = std::fs::read(&f).expect("read seed");
-        let out =
-            fuzzing::zisofs(&data, 1 << 20).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        // z2-* seeds are zisofs2 files (`fuzzing::zisofs2` layout).
+        let v2 = f
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with("z2-"));
+        let out = if v2 {
+            fuzzing::zisofs2(&data, 1 << 20)
+        } else {
+            fuzzing::zisofs(&data, 1 << 20)
+        }
+        .unwrap_or_else(|e| panic!("{}: {e}", f.display()));
         assert!(!out.is_empty(), "{}: nothing inflated", f.display());
     }
 }
