@@ -239,6 +239,116 @@ fn zisofs_damage() {
     assert!(m.contains("zisofs block 0"), "{m}");
 }
 
+/// zisofs2 damage (iso-zisofs2, /boot/seq.txt: 4 blocks of 1 MiB):
+/// header fields, 64-bit block pointers, zlib, the ZF entry's block size
+/// and algorithm.
+#[test]
+fn zisofs2_damage() {
+    let clean = image_bytes("iso9660/iso-zisofs2");
+    let size = 4_088_895u64;
+    let fs = mount_bytes(clean.clone()).unwrap();
+    let id = sdk::lookup_path(&fs, b"/boot/seq.txt").unwrap();
+    assert_eq!(fs.stat(id).unwrap().size, size);
+    let magic = [0xEFu8, 0x22, 0x55, 0xA1, 0xBC, 0x1B, 0x95, 0xA0];
+    let start = clean
+        .windows(20)
+        .position(|w| w[..8] == magic && w[12..] == size.to_le_bytes())
+        .unwrap();
+    // The ZF entry: "ZF", 16, version 2, "PZ", 6, 20, the size (64 bits LE).
+    let mut zf_head = b"ZF\x10\x02PZ\x06\x14".to_vec();
+    zf_head.extend_from_slice(&size.to_le_bytes());
+    let zf = find(&clean, &zf_head);
+    let read_err = |b: Vec<u8>| {
+        let fs = mount_bytes(b).unwrap();
+        let mut buf = vec![0u8; 64];
+        fs.read(id, 0, &mut buf)
+    };
+    let corrupt = |b: Vec<u8>, want: &str| {
+        let m = corrupt_msg(read_err(b));
+        assert!(m.contains(want), "{want}: {m}");
+    };
+    let mut b = clean.clone();
+    b[start] ^= 0xff;
+    corrupt(b, "magic");
+    // Header version, algorithm id, header size, block size, size.
+    for (at, v, want) in [
+        (8, 1u8, "header version"),
+        (10, 2, "algorithm"),
+        (9, 7, "disagree"),
+        (11, 17, "disagree"),
+        (12, 0x40, "!= ZF size"),
+    ] {
+        let mut b = clean.clone();
+        b[start + at] = v;
+        corrupt(b, want);
+    }
+    // Block 0's end pointer past the compressed data, then before its start.
+    let mut b = clean.clone();
+    b[start + 32..start + 40].copy_from_slice(&u64::MAX.to_le_bytes());
+    corrupt(b, "zisofs block 0");
+    let mut b = clean.clone();
+    b[start + 32..start + 40].copy_from_slice(&1u64.to_le_bytes());
+    corrupt(b, "zisofs block 0");
+    // Garbage in the first zlib stream.
+    let mut b = clean.clone();
+    let p0 = u64::from_le_bytes(b[start + 24..start + 32].try_into().unwrap()) as usize;
+    for x in &mut b[start + p0 + 2..start + p0 + 40] {
+        *x = 0xAA;
+    }
+    corrupt(b, "zisofs block 0");
+    // The ZF entry: a block size past 2^20; a size past the header's.
+    let mut b = clean.clone();
+    b[zf + 7] = 21;
+    corrupt(b, "2^21 outside 2^15..2^20");
+    let mut b = clean.clone();
+    b[zf + 15] = 0x80;
+    let fs = mount_bytes(b.clone()).unwrap();
+    assert_eq!(fs.stat(id).unwrap().size, size | (0x80 << 56));
+    corrupt(b, "!= ZF size");
+    // Another zisofs2 algorithm (xz) is refused by name.
+    let mut b = clean.clone();
+    b[zf + 4..zf + 6].copy_from_slice(b"XZ");
+    match read_err(b) {
+        Err(Error::Unsupported(m)) => {
+            assert_eq!(m, "iso9660 feature: ZF compression 'XZ' (zisofs2)")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// A zisofs2 file whose size claims far more blocks than its pointer table
+/// holds: reads past the table are corrupt, never a huge allocation.
+#[test]
+fn zisofs2_size_past_its_pointer_table() {
+    let mut b = image_bytes("iso9660/iso-zisofs2");
+    let size = 3_000_000u64;
+    let mut zf_head = b"ZF\x10\x02PZ\x06\x14".to_vec();
+    zf_head.extend_from_slice(&size.to_le_bytes());
+    let zf = find(&b, &zf_head);
+    let magic = [0xEFu8, 0x22, 0x55, 0xA1, 0xBC, 0x1B, 0x95, 0xA0];
+    let start = b
+        .windows(20)
+        .position(|w| w[..8] == magic && w[12..] == size.to_le_bytes())
+        .unwrap();
+    let huge = u64::MAX - 5;
+    b[zf + 8..zf + 16].copy_from_slice(&huge.to_le_bytes());
+    b[start + 12..start + 20].copy_from_slice(&huge.to_le_bytes());
+    let fs = mount_bytes(b).unwrap();
+    let id = sdk::lookup_path(&fs, b"/zeros").unwrap();
+    assert_eq!(fs.stat(id).unwrap().size, huge);
+    let mut buf = vec![0u8; 4096];
+    // Block 2's pointers are in the table; zeros.
+    assert_eq!(fs.read(id, 2 << 20, &mut buf).unwrap(), 4096);
+    assert!(buf.iter().all(|&x| x == 0));
+    for off in [4u64 << 20, 1 << 40, huge - 10] {
+        let r = fs.read(id, off, &mut buf);
+        assert!(
+            matches!(r, Err(Error::Corrupt(_)) | Err(Error::OutOfBounds { .. })),
+            "{off}: {r:?}"
+        );
+    }
+}
+
 #[test]
 fn nm_entry_past_its_area() {
     let mut b = image_bytes("iso9660/iso-rr");
