@@ -360,7 +360,8 @@ int fsi_init(void);
 /**
  * Opens the image file `path` and mounts the filesystem that starts at byte
  * `off` of it. `options` (NULL or "" for none) is handed to the plugin; for
- * ZFS it names the boot dataset `pool/fs[@snap]`.
+ * ZFS it names the boot dataset `pool/fs[@snap]` (none: the pool's bootfs,
+ * else its root dataset).
  *
  * Returns NULL with errno set on failure: ENOENT (no such image), ENOTSUP
  * (no plugin recognises the filesystem), EINVAL, EIO (corrupt), or the
@@ -385,6 +386,10 @@ void fsi_close_fsimage(fsi_t *fsi);
  * 1 if `path` exists in the filesystem (symlinks followed; any kind of
  * object), else 0 (errno says why).
  *
+ * ZFS, as libfsimage: a path whose last component is `menu.lst`, or under
+ * `/boot/grub/bootsign/`, or `/etc/bootsign`, is looked up in the pool's
+ * root dataset first, then in the chosen dataset.
+ *
  * # Safety
  * `fsi` is a live image handle; `path` is NULL or a NUL-terminated string.
  */
@@ -393,6 +398,13 @@ int fsi_file_exists(fsi_t *fsi, const char *path);
 /**
  * Opens the regular file `path` (symlinks followed). NULL with errno
  * ENOENT, ENOTDIR, EISDIR, EINVAL (not a regular file) or EIO.
+ *
+ * ZFS, as libfsimage (GRUB legacy's top-dataset files): a path whose last
+ * component is `menu.lst`, or under `/boot/grub/bootsign/`, or
+ * `/etc/bootsign`, is opened from the pool's root dataset when it is
+ * there (on OpenSolaris the GRUB menu is `/rpool/boot/grub/menu.lst`),
+ * else from the chosen dataset. Every other path, and the Rust API and
+ * CLI for every path, read only the chosen dataset.
  *
  * # Safety
  * `fsi` is a live image handle; `path` is NULL or a NUL-terminated string.

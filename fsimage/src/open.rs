@@ -61,6 +61,11 @@ impl OpenOptions {
         self
     }
 
+    /// The options string handed to the plugin.
+    pub(crate) fn options_bytes(&self) -> &[u8] {
+        &self.options
+    }
+
     /// Search this directory for plugins first.
     pub fn plugin_dir(&mut self, dir: impl Into<PathBuf>) -> &mut Self {
         self.plugin_dir = Some(dir.into());

@@ -497,6 +497,47 @@ fn check_pygrub(img: &Path, offset: u64, manifest_name: &str, valgrind: bool) {
     }
 }
 
+/// pygrub on an OpenSolaris-style ZFS root pool (zfs/fuse-v14-osol): the
+/// GRUB menu comes from the pool's root dataset (libfsimage's top-dataset
+/// files), the kernel and boot archive from the bootfs, and the boot string
+/// names the bootfs by the object number zdb gives it (recipe: ID 36).
+fn check_pygrub_zfs_root_pool(valgrind: bool) {
+    let zfs = target_dir().join("libfsimage_plugin_zfs.so");
+    assert!(zfs.exists(), "{} is missing", zfs.display());
+    let (bootfs, rootds) = ("zfs/fuse-v14-osol", "zfs/fuse-v14-osol.rootds");
+    let out_dir = scratch(&format!("pygrub-osol-{valgrind}"));
+    let kernel = "/platform/i86xpv/kernel/amd64/unix";
+    let ramdisk = "/platform/i86pc/amd64/boot_archive";
+    let out = ok(cmd(example("pygrub_like"), valgrind)
+        .arg(image(bootfs))
+        .arg("0")
+        .arg(&out_dir)
+        .args([kernel, ramdisk]));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("bootstring: zfs-bootfs=rpool/36,bootpath=''"),
+        "{text}"
+    );
+    assert!(text.contains("config: /boot/grub/menu.lst"), "{text}");
+    for (file, manifest_name, path) in [
+        ("config", rootds, "/boot/grub/menu.lst"),
+        ("kernel", bootfs, kernel),
+        ("ramdisk", bootfs, ramdisk),
+    ] {
+        let data = std::fs::read(out_dir.join(file)).expect("output file");
+        assert_eq!(sha256_hex(&data), sha_of(manifest_name, path), "{path}");
+    }
+    assert_ne!(
+        sha_of(rootds, "/boot/grub/menu.lst"),
+        sha_of(bootfs, "/boot/grub/menu.lst")
+    );
+}
+
+#[test]
+fn zfs_root_pool_through_the_classic_api() {
+    check_pygrub_zfs_root_pool(false);
+}
+
 #[test]
 fn ext4_through_the_classic_api() {
     have_ext2_plugin();
@@ -697,6 +738,7 @@ fn under_valgrind() {
     }
     let img = image("ext/ext4");
     check_pygrub(&img, 0, "ext/ext4", true);
+    check_pygrub_zfs_root_pool(true);
     check_fsils(&img, &[], "ext/ext4", true);
     check_fsicat(&img, 0, "ext/ext4", true);
     let junk = junk_image();

@@ -1,16 +1,37 @@
 //! The classic libfsimage calls, as Xen's `xenfsimage.h` declares them.
+//!
+//! ZFS "top dataset files": Xen's libfsimage ZFS (GRUB legacy's
+//! `fsys_zfs.c`, `is_top_dataset_file`) reads a few paths from the pool's
+//! root dataset whatever the boot dataset: a path whose last component is
+//! `menu.lst`, anything under `/boot/grub/bootsign/` (GRUB legacy's
+//! `BOOTSIGN_DIR`) and `/etc/bootsign` (`BOOTSIGN_BACKUP`). On an
+//! OpenSolaris/illumos guest the GRUB menu pygrub reads lives there
+//! (`/rpool/boot/grub/menu.lst`), while the kernel is in the bootfs.
+//! [`fsi_file_exists`] and [`fsi_open_file`] do the same: for such a path on
+//! a "zfs" image they look in the pool's root dataset first (a second mount
+//! of the same image and offset, opened on first use with the same
+//! settings and the pool name as dataset), then, when it is not there, in
+//! the chosen dataset, so pools whose root dataset is empty still work.
+//! Only these two calls do this; the Rust API, the CLI and the extended C
+//! calls (stat, opendir, readlink) read exactly the chosen dataset.
 
 use super::{CError, c_bytes, c_opt_bytes, c_path, guard, shared_registry, to_cstring};
-use crate::{File, Filesystem, OpenOptions};
+use crate::{ErrorKind, File, Filesystem, OpenOptions};
 use std::ffi::{CString, c_char, c_int, c_void};
 use std::ptr;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 /// An open filesystem image (opaque).
 pub struct fsi {
     pub(crate) fs: Filesystem,
     pub(crate) fs_type: CString,
     boot: Mutex<Boot>,
+    /// How `fs` was opened, to open the ZFS root dataset the same way.
+    reopen: OpenOptions,
+    /// The pool's root dataset, when `fs` is a ZFS dataset other than it
+    /// (opened on the first top-dataset path; `None` when there is none or
+    /// it cannot be mounted).
+    top: OnceLock<Option<Filesystem>>,
 }
 
 /// An open file (opaque). It keeps its image open, even after
@@ -36,14 +57,78 @@ struct Boot {
 }
 
 impl fsi {
-    pub(crate) fn new(fs: Filesystem) -> fsi {
+    /// `opts` are the options `fs` was opened with.
+    pub(crate) fn new(fs: Filesystem, opts: &OpenOptions) -> fsi {
         let fs_type = to_cstring(fs.fs_type().as_bytes());
         fsi {
             fs,
             fs_type,
             boot: Mutex::new(Boot::default()),
+            reopen: opts.clone(),
+            top: OnceLock::new(),
         }
     }
+
+    /// Where the classic calls look for `path` first: the pool's root
+    /// dataset for a ZFS top-dataset file, else nowhere.
+    fn top_dataset_for(&self, path: &[u8]) -> Option<&Filesystem> {
+        if self.fs.fs_type() != "zfs" || !is_top_dataset_file(path) {
+            return None;
+        }
+        self.top.get_or_init(|| self.open_root_dataset()).as_ref()
+    }
+
+    /// Mounts the pool's root dataset from the same image and offset, with
+    /// the same plugin, registry and sandbox settings, and the plugin
+    /// options that are not a dataset name (`csum=off`). `None` when the
+    /// chosen dataset is the root dataset already, or it cannot be mounted.
+    fn open_root_dataset(&self) -> Option<Filesystem> {
+        // The ZFS plugin's label is the pool name, and a dataset option
+        // that is just the pool name selects the root dataset.
+        let pool = self.fs.label().ok().flatten()?;
+        if pool.is_empty() || pool.contains(&b',') || pool.contains(&b'=') {
+            return None;
+        }
+        let mut options: Vec<u8> = Vec::new();
+        for tok in self.reopen.options_bytes().split(|&c| c == b',') {
+            let tok = tok.trim_ascii();
+            if tok.contains(&b'=') {
+                options.extend_from_slice(tok);
+                options.push(b',');
+            }
+        }
+        options.extend_from_slice(&pool);
+        let mut o = self.reopen.clone();
+        o.offset(self.fs.offset())
+            .fs(self.fs.fs_type())
+            .options(options);
+        let top = o.open(self.fs.image_path()).ok()?;
+        // Same dataset (no bootfs, or the pool named): nothing to add.
+        let same = match (top.bootstring(), self.fs.bootstring()) {
+            (Ok(Some(a)), Ok(Some(b))) => a == b,
+            _ => false,
+        };
+        (!same).then_some(top)
+    }
+}
+
+/// GRUB legacy's top-dataset files (`is_top_dataset_file`): the last
+/// component is `menu.lst`, or the path is under `/boot/grub/bootsign/`
+/// (`BOOTSIGN_DIR`) or is `/etc/bootsign` (`BOOTSIGN_BACKUP`). A path
+/// without its leading `/` counts as if it had one (paths are taken from
+/// the root either way). Unlike GRUB, a space does not end the name.
+fn is_top_dataset_file(path: &[u8]) -> bool {
+    let rel = path.strip_prefix(b"/").unwrap_or(path);
+    rel == b"menu.lst"
+        || rel.ends_with(b"/menu.lst")
+        || rel.starts_with(b"boot/grub/bootsign/")
+        || rel == b"etc/bootsign"
+}
+
+/// Whether a failure in the root dataset means "not there" (then the
+/// chosen dataset is tried), rather than a fault to report.
+fn is_absent(e: &crate::Error) -> bool {
+    matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory)
 }
 
 /// A handle argument as a reference.
@@ -105,7 +190,8 @@ pub extern "C" fn fsi_init() -> c_int {
 
 /// Opens the image file `path` and mounts the filesystem that starts at byte
 /// `off` of it. `options` (NULL or "" for none) is handed to the plugin; for
-/// ZFS it names the boot dataset `pool/fs[@snap]`.
+/// ZFS it names the boot dataset `pool/fs[@snap]` (none: the pool's bootfs,
+/// else its root dataset).
 ///
 /// Returns NULL with errno set on failure: ENOENT (no such image), ENOTSUP
 /// (no plugin recognises the filesystem), EINVAL, EIO (corrupt), or the
@@ -128,7 +214,7 @@ pub unsafe extern "C" fn fsi_open_fsimage(
             o.options(opts);
         }
         let fs = o.open(path)?;
-        Ok(Box::into_raw(Box::new(fsi::new(fs))))
+        Ok(Box::into_raw(Box::new(fsi::new(fs, &o))))
     })
 }
 
@@ -152,6 +238,10 @@ pub unsafe extern "C" fn fsi_close_fsimage(fsi: *mut fsi_t) {
 /// 1 if `path` exists in the filesystem (symlinks followed; any kind of
 /// object), else 0 (errno says why).
 ///
+/// ZFS, as libfsimage: a path whose last component is `menu.lst`, or under
+/// `/boot/grub/bootsign/`, or `/etc/bootsign`, is looked up in the pool's
+/// root dataset first, then in the chosen dataset.
+///
 /// # Safety
 /// `fsi` is a live image handle; `path` is NULL or a NUL-terminated string.
 #[unsafe(no_mangle)]
@@ -159,6 +249,13 @@ pub unsafe extern "C" fn fsi_file_exists(fsi: *mut fsi_t, path: *const c_char) -
     guard(0, || {
         // SAFETY: the caller passes a live handle and a C string.
         let (fsi, path) = unsafe { (handle(fsi, "fsi")?, c_bytes(path, "path")?) };
+        if let Some(top) = fsi.top_dataset_for(path) {
+            match top.metadata(path) {
+                Ok(_) => return Ok(1),
+                Err(e) if is_absent(&e) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
         fsi.fs.metadata(path)?;
         Ok(1)
     })
@@ -167,6 +264,13 @@ pub unsafe extern "C" fn fsi_file_exists(fsi: *mut fsi_t, path: *const c_char) -
 /// Opens the regular file `path` (symlinks followed). NULL with errno
 /// ENOENT, ENOTDIR, EISDIR, EINVAL (not a regular file) or EIO.
 ///
+/// ZFS, as libfsimage (GRUB legacy's top-dataset files): a path whose last
+/// component is `menu.lst`, or under `/boot/grub/bootsign/`, or
+/// `/etc/bootsign`, is opened from the pool's root dataset when it is
+/// there (on OpenSolaris the GRUB menu is `/rpool/boot/grub/menu.lst`),
+/// else from the chosen dataset. Every other path, and the Rust API and
+/// CLI for every path, read only the chosen dataset.
+///
 /// # Safety
 /// `fsi` is a live image handle; `path` is NULL or a NUL-terminated string.
 #[unsafe(no_mangle)]
@@ -174,7 +278,16 @@ pub unsafe extern "C" fn fsi_open_file(fsi: *mut fsi_t, path: *const c_char) -> 
     guard(ptr::null_mut(), || {
         // SAFETY: the caller passes a live handle and a C string.
         let (fsi, path) = unsafe { (handle(fsi, "fsi")?, c_bytes(path, "path")?) };
-        let file = fsi.fs.open(path)?;
+        let from_top = match fsi.top_dataset_for(path).map(|top| top.open(path)) {
+            Some(Ok(f)) => Some(f),
+            Some(Err(e)) if is_absent(&e) => None,
+            Some(Err(e)) => return Err(e.into()),
+            None => None,
+        };
+        let file = match from_top {
+            Some(f) => f,
+            None => fsi.fs.open(path)?,
+        };
         Ok(Box::into_raw(Box::new(fsi_file {
             file,
             pos: Mutex::new(0),
@@ -338,3 +451,39 @@ super::symver!(
     fsi_bootstring_free,
     fsi_fs_bootstring,
 );
+
+#[cfg(test)]
+mod tests {
+    use super::is_top_dataset_file;
+
+    #[test]
+    fn top_dataset_files_as_grub_legacy_names_them() {
+        for p in [
+            "/boot/grub/menu.lst",
+            "boot/grub/menu.lst",
+            "/menu.lst",
+            "menu.lst",
+            "/grub/menu.lst",
+            "/boot/grub/bootsign/pool_rpool",
+            "/boot/grub/bootsign/x/y",
+            "/etc/bootsign",
+        ] {
+            assert!(is_top_dataset_file(p.as_bytes()), "{p}");
+        }
+        for p in [
+            "",
+            "/",
+            "/boot/grub/xmenu.lst",
+            "/boot/grub/menu.lst.bak",
+            "/boot/grub/menu.lst/",
+            "/boot/grub/menu.lst x",
+            "/boot/grub/bootsign",
+            "/boot/grub/bootsignx/a",
+            "/etc/bootsign2",
+            "/etc/bootsign/x",
+            "/platform/i86xpv/kernel/amd64/unix",
+        ] {
+            assert!(!is_top_dataset_file(p.as_bytes()), "{p}");
+        }
+    }
+}

@@ -301,7 +301,7 @@ pub unsafe extern "C" fn fsi_open_image(
         }
         o.registry(registry.unwrap_or_else(shared_registry));
         let fs = o.open(path)?;
-        Ok(Box::into_raw(Box::new(fsi::new(fs))))
+        Ok(Box::into_raw(Box::new(fsi::new(fs, &o))))
     })
 }
 
