@@ -99,9 +99,13 @@ impl fsi {
         }
         options.extend_from_slice(&pool);
         let mut o = self.reopen.clone();
-        o.offset(self.fs.offset())
-            .fs(self.fs.fs_type())
-            .options(options);
+        // The same window: the partition found (its end bounds the device,
+        // where ZFS keeps two of its labels), else the same offset.
+        match self.fs.partition() {
+            Some(id) => o.partition(id),
+            None => o.offset(self.fs.offset()),
+        };
+        o.fs(self.fs.fs_type()).options(options);
         let top = o.open(self.fs.image_path()).ok()?;
         // Same dataset (no bootfs, or the pool named): nothing to add.
         let same = match (top.bootstring(), self.fs.bootstring()) {
