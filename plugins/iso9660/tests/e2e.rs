@@ -2,6 +2,7 @@
 //! worker (built by `cargo build --workspace`) open each ISO fixture, and the
 //! disk fixtures holding an ISO (a hybrid ISO, an ISO in an MBR partition).
 
+mod common;
 use fsimage::{Filesystem, OpenOptions};
 use fsimage_testkit::{EntryKind, image, manifest, sha256_hex};
 
@@ -106,6 +107,30 @@ fn zisofs2_through_the_sandbox() {
     let mut tail = [0u8; 32];
     assert_eq!(f.read_at(f.len() - 16, &mut tail).unwrap(), 16);
     assert_eq!(&tail[..16], b"TAIL-END-MARKER\n");
+}
+
+/// The multi-extent file of iso-multiextent (two sections, 4 GiB + 5000
+/// bytes) through the core's extent map.
+#[test]
+fn multi_extent_through_the_sandbox() {
+    let name = "iso9660/iso-multiextent";
+    let fs = OpenOptions::new().open(common::sparse_image(name)).unwrap();
+    let f = fs.open("/big.bin").unwrap();
+    assert_eq!(f.len(), (4 << 30) + 5000);
+    let mut buf = [0u8; 28];
+    assert_eq!(f.read_at(0xFFFF_F800 - 12, &mut buf).unwrap(), 28);
+    assert_eq!(&buf, b"ACROSS-THE-SECTION-BOUNDARY\n");
+    assert_eq!(f.read_at(2 << 30, &mut buf[..23]).unwrap(), 23);
+    assert_eq!(&buf[..23], b"MIDDLE-MARKER at 2 GiB\n");
+    assert_eq!(f.read_at(f.len() - 16, &mut buf).unwrap(), 16);
+    assert_eq!(&buf[..16], b"TAIL-END-MARKER\n");
+    for p in ["/before.txt", "/after.txt"] {
+        assert_eq!(
+            sha256_hex(&fs.read(p).unwrap()),
+            manifest_sha(name, p),
+            "{p}"
+        );
+    }
 }
 
 #[test]
