@@ -16,6 +16,8 @@ rm -rf "$out"
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 tree="$out/tree"
+# First: which plugins exist decides which shared images are used.
+cargo build --workspace
 
 # A tree unlike the fixtures': deep paths, a 600-entry directory, long
 # names, symlinks (fast and slow), a hard link, a sparse file, a 3 MiB file.
@@ -83,6 +85,5 @@ if [ -d ../shared/fixtures ] && have zstd shared; then
 fi
 rm -rf "$tree"
 ls "$out"
-cargo build --workspace
 FSIMAGE_HELDOUT_DIR="$out" FSIMAGE_HELDOUT_CASES="$cases" \
   cargo test -p fsimage-cli --test heldout -- --ignored --nocapture
