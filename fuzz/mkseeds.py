@@ -583,7 +583,7 @@ def iso_inner_seeds():
                     if sig == b"ZF" and name == "iso-zisofs":
                         zisofs_seed(img, rec, su[p:p + ln])
                     if sig in (b"ZF", b"Z2") and name.startswith("iso-zisofs2"):
-                        zisofs2_seed(img, rec, su[p:p + ln])
+                        zisofs_seed(img, rec, su[p:p + ln], v2=True)
                     p += ln
                 key = (tuple(sigs), bool(dev))
                 if key in seen or not su:
@@ -595,42 +595,28 @@ def iso_inner_seeds():
                     write("iso9660_susp", "%s.%d.ce" % (name, len(seen)), susp_ce_chain(bytes(su)))
 
 
-def zisofs_seed(img, rec, zf):
+def zisofs_seed(img, rec, zf, v2=False):
     """A zisofs file's bytes after the ZF entry's parameters, cut to its
-    first four blocks (sizes in the ZF header and the file header adjusted)."""
+    first four blocks (sizes in the ZF header and the file header adjusted).
+    v2: a zisofs2 file (`fuzzing::zisofs2` layout: 64-bit size and block
+    pointers), named z2-* so the regression test knows the layout; left out
+    when the cut is still over 128 KiB (the target's max_len)."""
     hdr4, log2 = zf[6], zf[7]
-    size = struct.unpack_from("<I", zf, 8)[0]
+    word, size_at = ("<Q", 12) if v2 else ("<I", 8)
+    size = struct.unpack_from(word, zf, 8)[0]
     lba, length = struct.unpack_from("<I", rec, 2)[0], struct.unpack_from("<I", rec, 10)[0]
     data = bytearray(img[lba * 2048:lba * 2048 + length])
     bs = 1 << log2
     keep = min(size, 4 * bs)
     nblocks = (keep + bs - 1) // bs
-    end = struct.unpack_from("<I", data, hdr4 * 4 + 4 * nblocks)[0]
+    end = struct.unpack_from(word, data, hdr4 * 4 + struct.calcsize(word) * nblocks)[0]
     data = data[:end]
-    struct.pack_into("<I", data, 8, keep)
-    name = "%d-%d" % (size, lba)
-    write("zisofs", name, bytes([hdr4, log2]) + struct.pack("<I", keep) + bytes(data))
-
-
-def zisofs2_seed(img, rec, zf):
-    """A zisofs2 file's bytes after the ZF entry's parameters (the
-    `fuzzing::zisofs2` layout: 64-bit size), cut to its first four blocks;
-    files whose cut is still over 128 KiB (the target's max_len) are left out.
-    Named z2-* so the regression test knows the layout."""
-    hdr4, log2 = zf[6], zf[7]
-    size = struct.unpack_from("<Q", zf, 8)[0]
-    lba, length = struct.unpack_from("<I", rec, 2)[0], struct.unpack_from("<I", rec, 10)[0]
-    data = bytearray(img[lba * 2048:lba * 2048 + length])
-    bs = 1 << log2
-    keep = min(size, 4 * bs)
-    nblocks = (keep + bs - 1) // bs
-    end = struct.unpack_from("<Q", data, hdr4 * 4 + 8 * nblocks)[0]
-    data = data[:end]
-    struct.pack_into("<Q", data, 12, keep)
-    if len(data) + 10 > 131072:
+    struct.pack_into(word, data, size_at, keep)
+    head = bytes([hdr4, log2]) + struct.pack(word, keep)
+    if v2 and len(head) + len(data) > 131072:
         return
-    name = "z2-%d-%d" % (size, lba)
-    write("zisofs", name, bytes([hdr4, log2]) + struct.pack("<Q", keep) + bytes(data))
+    name = ("z2-%d-%d" if v2 else "%d-%d") % (size, lba)
+    write("zisofs", name, head + bytes(data))
 
 
 def susp_ce(block, offset, length):
