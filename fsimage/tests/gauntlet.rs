@@ -44,7 +44,7 @@ use fsimage::disk;
 use fsimage::plugin::Registry;
 use fsimage::{FileKind, Filesystem, OpenOptions, ReadAt};
 use harness::{CaseLimits, CountingAlloc};
-use mutate::{BLOCK, Mutated, SplitMix64, name_seed};
+use mutate::{BLOCK, Mutated, SplitMix64};
 use scratch::Scratch;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -66,19 +66,6 @@ const LIMITS: CaseLimits = CaseLimits {
     time: Duration::from_secs(20),
     peak: 96 << 20,
 };
-
-fn disk_fixtures() -> Vec<String> {
-    let dir = fsimage_testkit::fixtures_dir().join("disk");
-    let mut v: Vec<String> = std::fs::read_dir(&dir)
-        .expect("fixtures/disk")
-        .filter_map(|e| {
-            let n = e.ok()?.file_name().into_string().ok()?;
-            Some(format!("disk/{}", n.strip_suffix(".img.zst")?))
-        })
-        .collect();
-    v.sort();
-    v
-}
 
 struct Fixture {
     name: String,
@@ -110,19 +97,6 @@ fn load(name: &str) -> Fixture {
     }
 }
 
-fn seeds(name: &str, n: u64) -> Vec<u64> {
-    if let Some(s) = std::env::var("FSIMAGE_GAUNTLET_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-    {
-        return vec![s];
-    }
-    let base = name_seed(name);
-    (0..harness::cases(n))
-        .map(|i| base.wrapping_add(i.wrapping_mul(0x9E37_79B9_7F4A_7C15)))
-        .collect()
-}
-
 /// Mutates, fixing checksums up for odd seeds.
 fn mutated(fx: &Fixture, seed: u64) -> (Mutated, String) {
     let mut img = Mutated::new(fx.base.clone());
@@ -148,23 +122,13 @@ fn magic_probe(w: &dyn ReadAt) -> Option<String> {
     None
 }
 
-fn report(failures: Vec<String>, n: usize) {
-    assert!(n > 0, "no cases ran");
-    assert!(
-        failures.is_empty(),
-        "{} of {n} gauntlet cases failed:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
-}
-
 #[test]
 fn disk_layer() {
     let mut failures = Vec::new();
     let mut n = 0;
-    for name in disk_fixtures() {
+    for name in fsimage_testkit::fixture_names("disk") {
         let fx = load(&name);
-        for seed in seeds(&name, DISK_CASES) {
+        for seed in harness::seeds(&name, DISK_CASES) {
             n += 1;
             let (img, what) = mutated(&fx, seed);
             let label = format!("{name} seed {seed:#x} (FSIMAGE_GAUNTLET_SEED={seed}): {what}");
@@ -190,7 +154,7 @@ fn disk_layer() {
             }
         }
     }
-    report(failures, n);
+    harness::report(&failures, n);
 }
 
 /// target/debug, where `cargo build --workspace` leaves the plugins.
@@ -279,7 +243,7 @@ fn walk_api(fs: &Filesystem) {
 #[test]
 fn pipeline() {
     let reg = registry();
-    let mut names = disk_fixtures();
+    let mut names = fsimage_testkit::fixture_names("disk");
     names.extend(
         [
             "ext/ext4",
@@ -311,7 +275,7 @@ fn pipeline() {
             }
         };
         let mut scratch = Scratch::new(&fx.base, &format!("pipeline-{}", fx.name));
-        for seed in seeds(&name, PIPELINE_CASES) {
+        for seed in harness::seeds(&name, PIPELINE_CASES) {
             n += 1;
             let (img, what) = mutated(&fx, seed);
             let undo = scratch.apply(&img);
@@ -353,7 +317,7 @@ fn pipeline() {
         opened * 3 >= n,
         "only {opened} of {n} cases opened: mutations too blunt?"
     );
-    report(failures, n);
+    harness::report(&failures, n);
 }
 
 /// A mutation is reproducible from its seed alone.

@@ -1,11 +1,12 @@
 //! Gauntlet case runner: each case runs on its own thread under a watchdog
 //! (a time bound) with panics caught, and a counting allocator bounds the
 //! memory a case thread holds and the largest single allocation it asks for.
-//! Included by `#[path]` from the gauntlet tests, which install
-//! [`CountingAlloc`] as their `#[global_allocator]`.
+//! Included by `#[path]` from the gauntlet tests (beside `mutate.rs`, as
+//! `mutate`), which install [`CountingAlloc`] as their `#[global_allocator]`.
 
 #![allow(unsafe_code)]
 
+use super::mutate::name_seed;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::mpsc;
@@ -148,4 +149,30 @@ pub fn cases(default: u64) -> u64 {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
+}
+
+/// The seeds of a fixture's cases: `FSIMAGE_GAUNTLET_SEED` alone, or
+/// [`cases`]`(default)` seeds spread from the fixture's name.
+pub fn seeds(name: &str, default: u64) -> Vec<u64> {
+    if let Some(s) = std::env::var("FSIMAGE_GAUNTLET_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        return vec![s];
+    }
+    let base = name_seed(name);
+    (0..cases(default))
+        .map(|i| base.wrapping_add(i.wrapping_mul(0x9E37_79B9_7F4A_7C15)))
+        .collect()
+}
+
+/// Fails the test if no case ran or any failed, listing the failures.
+pub fn report(failures: &[String], n: usize) {
+    assert!(n > 0, "no cases ran");
+    assert!(
+        failures.is_empty(),
+        "{} of {n} gauntlet cases failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

@@ -85,6 +85,58 @@ pub fn shared_image(name: &str) -> Option<PathBuf> {
         .then(|| decompress(&base, name, "shared"))
 }
 
+/// The committed images of `fixtures/<group>/` as names for [`image`]
+/// (`"ext/ext4"`), sorted.
+pub fn fixture_names(group: &str) -> Vec<String> {
+    let dir = fixtures_dir().join(group);
+    let mut v: Vec<String> = fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| {
+            let n = e.ok()?.file_name().into_string().ok()?;
+            Some(format!("{group}/{}", n.strip_suffix(".img.zst")?))
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// The files of `dir` but its READMEs (`*.md`), sorted; none if `dir` does
+/// not exist.
+pub fn files_in(dir: &Path) -> Vec<PathBuf> {
+    let Ok(rd) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut files: Vec<PathBuf> = rd
+        .filter_map(|e| Some(e.ok()?.path()))
+        .filter(|p| p.is_file() && p.extension().is_none_or(|x| x != "md"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// The inputs a fuzz target once crashed on (`fixtures/regressions/<target>/`).
+pub fn fuzz_regressions(target: &str) -> Vec<PathBuf> {
+    files_in(&fixtures_dir().join("regressions").join(target))
+}
+
+/// A fuzz target's committed seeds (`fuzz/seeds/<target>/`).
+pub fn fuzz_seeds(target: &str) -> Vec<PathBuf> {
+    files_in(&workspace_root().join("fuzz/seeds").join(target))
+}
+
+/// Runs `run` (the code a fuzz target runs) over the target's regression
+/// inputs, then its seeds, failing on the first that panics; returns the
+/// seeds, for the checks a caller makes on real structures.
+pub fn replay_fuzz_inputs(target: &str, run: fn(&[u8])) -> Vec<PathBuf> {
+    let seeds = fuzz_seeds(target);
+    for f in fuzz_regressions(target).iter().chain(&seeds) {
+        let data = fs::read(f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        let r = std::panic::catch_unwind(|| run(&data));
+        assert!(r.is_ok(), "{}: panicked", f.display());
+    }
+    seeds
+}
+
 /// Kind of a manifest entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EntryKind {

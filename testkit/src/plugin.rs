@@ -1,8 +1,8 @@
 //! Helpers for a filesystem plugin's own tests, generic over any
-//! [`Filesystem`]: a device over an image file, collecting sinks, streaming
-//! `read_dir` with small sinks, hashing a file through its extent map, and
-//! walking a whole tree into manifest entries to compare with the fixture's
-//! manifest.
+//! [`Filesystem`]: a device over an image file, devices that count or log
+//! reads, collecting sinks, streaming `read_dir` with small sinks, hashing a
+//! file through its extent map, and walking a whole tree into manifest
+//! entries to compare with the fixture's manifest.
 
 use crate::{Entry, EntryKind, Hasher};
 use fsimage_abi::sdk::read_all;
@@ -12,6 +12,8 @@ use fsimage_abi::{
 use std::collections::HashSet;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// A read-only image file read by position.
 pub struct FileDev(pub std::fs::File, pub u64);
@@ -38,6 +40,82 @@ pub fn file_dev(path: &Path) -> Device {
 /// A committed fixture image's bytes (for corruption tests).
 pub fn image_bytes(name: &str) -> Vec<u8> {
     std::fs::read(crate::image(name)).expect("fixture image")
+}
+
+/// Mounts committed fixture `name` as `F` with `options`.
+pub fn mount<F: Filesystem>(name: &str, options: &str) -> Result<F> {
+    F::mount(vec![file_dev(&crate::image(name))], options.as_bytes())
+}
+
+/// Mounts an in-memory image as `F` with `options`.
+pub fn mount_bytes<F: Filesystem>(bytes: Vec<u8>, options: &str) -> Result<F> {
+    F::mount(vec![Device::new(bytes)], options.as_bytes())
+}
+
+/// A device that counts the reads made of `inner` (in `reads`).
+pub struct Counting {
+    /// The device read.
+    pub inner: Device,
+    /// Reads so far (shareable between devices).
+    pub reads: Arc<AtomicU64>,
+}
+
+impl Counting {
+    /// A counting device over `inner` and its counter.
+    pub fn wrap(inner: Device) -> (Device, Arc<AtomicU64>) {
+        let reads = Arc::new(AtomicU64::new(0));
+        let dev = Device::new(Counting {
+            inner,
+            reads: reads.clone(),
+        });
+        (dev, reads)
+    }
+}
+
+impl ReadAt for Counting {
+    fn size(&self) -> u64 {
+        self.inner.size()
+    }
+    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        self.reads.fetch_add(1, Ordering::Relaxed);
+        self.inner.read_exact_at(offset, buf)
+    }
+}
+
+/// `(offset, length)` of every read a [`Recorder`] saw, in order.
+pub type ReadLog = Arc<Mutex<Vec<(u64, usize)>>>;
+
+/// A device that logs every read made of `inner`.
+pub struct Recorder {
+    /// The device read.
+    pub inner: Device,
+    /// The reads so far.
+    pub log: ReadLog,
+}
+
+impl Recorder {
+    /// A recording device over `inner` and its log.
+    pub fn wrap(inner: Device) -> (Device, ReadLog) {
+        let log = ReadLog::default();
+        let dev = Device::new(Recorder {
+            inner,
+            log: log.clone(),
+        });
+        (dev, log)
+    }
+}
+
+impl ReadAt for Recorder {
+    fn size(&self) -> u64 {
+        self.inner.size()
+    }
+    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        self.log
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((offset, buf.len()));
+        self.inner.read_exact_at(offset, buf)
+    }
 }
 
 /// A directory sink keeping `(cookie, id, kind, name)` and refusing entries
@@ -268,6 +346,27 @@ pub fn check_image<F: Filesystem>(
     o: WalkOpts,
 ) {
     let dev = file_dev(image);
+    let fs = F::mount(vec![dev.clone()], options.as_bytes())
+        .unwrap_or_else(|e| panic!("{name}: mount: {e}"));
+    check_tree(&fs, &dev, want, name, o);
+}
+
+/// Mounts fixture `name` as `F` with `options` and checks the whole tree
+/// against the fixture's manifest.
+pub fn check_fixture<F: Filesystem>(name: &str, options: &str, o: WalkOpts) {
+    check_image::<F>(&crate::image(name), options, crate::manifest(name), name, o);
+}
+
+/// Mounts an in-memory image as `F` with `options` and checks it against
+/// `want`.
+pub fn check_bytes<F: Filesystem>(
+    img: Vec<u8>,
+    options: &str,
+    want: Vec<Entry>,
+    name: &str,
+    o: WalkOpts,
+) {
+    let dev = Device::new(img);
     let fs = F::mount(vec![dev.clone()], options.as_bytes())
         .unwrap_or_else(|e| panic!("{name}: mount: {e}"));
     check_tree(&fs, &dev, want, name, o);
