@@ -17,24 +17,12 @@ mod sparse;
 #[allow(dead_code)]
 mod walk;
 
+use fsimage_testkit::{fuzz_regressions, fuzz_seeds, replay_fuzz_inputs};
 use std::path::PathBuf;
-
-fn corpus(target: &str) -> Vec<PathBuf> {
-    let dir = fsimage_testkit::fixtures_dir()
-        .join("regressions")
-        .join(target);
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.expect("dir entry").path())
-        .filter(|p| p.is_file() && p.extension().is_none_or(|x| x != "md"))
-        .collect();
-    files.sort();
-    files
-}
 
 #[test]
 fn ext2_image_regressions() {
-    let files = corpus("ext2_image");
+    let files = fuzz_regressions("ext2_image");
     assert!(!files.is_empty(), "no regression inputs");
     for f in files {
         let data = std::fs::read(&f).expect("read regression input");
@@ -43,44 +31,10 @@ fn ext2_image_regressions() {
     }
 }
 
-/// Files of `dir`, sorted; none if it does not exist.
-fn files_in(dir: &std::path::Path) -> Vec<PathBuf> {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut files: Vec<PathBuf> = rd
-        .filter_map(|e| Some(e.ok()?.path()))
-        .filter(|p| p.is_file() && p.extension().is_none_or(|x| x != "md"))
-        .collect();
-    files.sort();
-    files
-}
-
-fn seeds(target: &str) -> Vec<PathBuf> {
-    let root = fsimage_testkit::fixtures_dir();
-    files_in(&root.join("../fuzz/seeds").join(target))
-}
-
-/// Replays the regression inputs and the seeds of an inner target; returns
-/// how many seeds there were.
-fn replay_inner(target: &str, run: fn(&[u8])) -> usize {
-    let root = fsimage_testkit::fixtures_dir();
-    let seeds = seeds(target);
-    for f in files_in(&root.join("regressions").join(target))
-        .iter()
-        .chain(&seeds)
-    {
-        let data = std::fs::read(f).expect("read input");
-        let r = std::panic::catch_unwind(|| run(&data));
-        assert!(r.is_ok(), "{}: panicked", f.display());
-    }
-    seeds.len()
-}
-
 use fsimage_plugin_ext2::fuzzing;
 
 fn seed_cases(target: &str, force: u32) -> Vec<(PathBuf, fuzzing::Case)> {
-    seeds(target)
+    fuzz_seeds(target)
         .into_iter()
         .map(|f| {
             let data = std::fs::read(&f).expect("read seed");
@@ -92,7 +46,7 @@ fn seed_cases(target: &str, force: u32) -> Vec<(PathBuf, fuzzing::Case)> {
 
 #[test]
 fn ext2_extents_regressions() {
-    assert!(replay_inner("ext2_extents", ext2_inner_case::extents) > 0);
+    assert!(!replay_fuzz_inputs("ext2_extents", ext2_inner_case::extents).is_empty());
     // The seeds' real trees map every block of their files.
     for (f, c) in seed_cases("ext2_extents", fuzzing::EXTENTS_FL) {
         let n = c.size_blocks();
@@ -115,7 +69,7 @@ fn ext2_extents_regressions() {
 
 #[test]
 fn ext2_htree_regressions() {
-    assert!(replay_inner("ext2_htree", ext2_inner_case::htree) > 0);
+    assert!(!replay_fuzz_inputs("ext2_htree", ext2_inner_case::htree).is_empty());
     // The seeds' real htrees find every listed name (checksums verified
     // where the image has them).
     for (f, c) in seed_cases("ext2_htree", fuzzing::INDEX_FL) {
@@ -147,7 +101,7 @@ fn ext2_htree_regressions() {
 
 #[test]
 fn ext2_dirblock_regressions() {
-    assert!(replay_inner("ext2_dirblock", ext2_inner_case::dirblock) > 0);
+    assert!(!replay_fuzz_inputs("ext2_dirblock", ext2_inner_case::dirblock).is_empty());
     for (f, c) in seed_cases("ext2_dirblock", 0) {
         let es = c
             .entries(0, 1 << 20)
@@ -162,7 +116,7 @@ fn ext2_dirblock_regressions() {
 #[test]
 fn htree_leaf_chain_is_bounded() {
     let mut d = std::fs::read(
-        seeds("ext2_htree")
+        fuzz_seeds("ext2_htree")
             .into_iter()
             .find(|p| p.ends_with("ext4-1k-htree_many"))
             .expect("ext4-1k-htree seed"),

@@ -14,50 +14,15 @@ mod sparse;
 #[allow(dead_code)]
 mod walk;
 
-use std::path::{Path, PathBuf};
-
-fn files_in(dir: &Path) -> Vec<PathBuf> {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut files: Vec<PathBuf> = rd
-        .filter_map(|e| Some(e.ok()?.path()))
-        .filter(|p| p.is_file() && p.extension().is_none_or(|x| x != "md"))
-        .collect();
-    files.sort();
-    files
-}
-
-fn seeds(target: &str) -> Vec<PathBuf> {
-    files_in(
-        &fsimage_testkit::fixtures_dir()
-            .join("../fuzz/seeds")
-            .join(target),
-    )
-}
-
-fn replay(target: &str, f: fn(&[u8])) -> usize {
-    let mut files = files_in(
-        &fsimage_testkit::fixtures_dir()
-            .join("regressions")
-            .join(target),
-    );
-    files.extend(seeds(target));
-    for p in &files {
-        let data = std::fs::read(p).expect("read input");
-        let r = std::panic::catch_unwind(|| f(&data));
-        assert!(r.is_ok(), "{}: panicked", p.display());
-    }
-    files.len()
-}
+use fsimage_testkit::replay_fuzz_inputs;
 
 #[test]
 fn reiserfs_image_inputs() {
-    let n = replay("reiserfs_image", |d| {
+    let seeds = replay_fuzz_inputs("reiserfs_image", |d| {
         reiserfs_case::image(d, &walk::Budget::FUZZ);
     });
-    assert!(n > 0, "no reiserfs_image inputs");
-    for p in seeds("reiserfs_image") {
+    assert!(!seeds.is_empty(), "no reiserfs_image seeds");
+    for p in seeds {
         let data = std::fs::read(&p).unwrap();
         let o = reiserfs_case::image(&data, &walk::Budget::FUZZ)
             .unwrap_or_else(|| panic!("{}: does not mount", p.display()));
@@ -67,11 +32,11 @@ fn reiserfs_image_inputs() {
 
 #[test]
 fn reiserfs_leaf_inputs() {
-    let n = replay("reiserfs_leaf", |d| {
+    let seeds = replay_fuzz_inputs("reiserfs_leaf", |d| {
         reiserfs_case::leaf(d);
     });
-    assert!(n > 0, "no reiserfs_leaf inputs");
-    for p in seeds("reiserfs_leaf") {
+    assert!(!seeds.is_empty(), "no reiserfs_leaf seeds");
+    for p in seeds {
         let data = std::fs::read(&p).unwrap();
         let items =
             reiserfs_case::leaf(&data).unwrap_or_else(|| panic!("{}: does not parse", p.display()));
