@@ -5,10 +5,9 @@
 mod common;
 use common::raw::{self, BS, SB, put32};
 use common::*;
-use fsimage_abi::{Error, ExtentKind, FileKind, Filesystem, ReadAt, Result, sdk};
+use fsimage_abi::{Error, ExtentKind, FileKind, Filesystem, sdk};
 use fsimage_plugin_reiserfs::{ReiserFs, hash};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 
 const TAILS: &str = "reiserfs/reiserfs36";
 const NOTAIL: &str = "reiserfs/reiserfs36-notail";
@@ -63,18 +62,6 @@ fn wrong_hash_code_falls_back_to_a_scan() {
     }
 }
 
-/// Counts device reads.
-struct Counting(Vec<u8>, Arc<AtomicU64>);
-impl ReadAt for Counting {
-    fn size(&self) -> u64 {
-        self.0.size()
-    }
-    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
-        self.1.fetch_add(1, Ordering::Relaxed);
-        self.0.read_exact_at(offset, buf)
-    }
-}
-
 /// A lookup in the 3000-entry directory reads only the leaves its hash
 /// leads to, not the whole directory (about 60 leaves).
 #[test]
@@ -84,19 +71,22 @@ fn lookup_in_a_big_directory_reads_few_blocks() {
         return;
     };
     let bytes = std::fs::read(img).unwrap();
-    let reads = Arc::new(AtomicU64::new(0));
-    let dev = fsimage_abi::Device::new(Counting(bytes, reads.clone()));
+    let (dev, reads) = Counting::wrap(fsimage_abi::Device::new(bytes));
     let fs = ReiserFs::mount(vec![dev], b"").unwrap();
     let many = sdk::lookup_path(&fs, b"/many").unwrap();
     let listed = sdk::list_dir(&fs, many, 10_000).unwrap();
     assert_eq!(listed.len(), 3000);
     for (i, e) in listed.iter().enumerate().step_by(97) {
         let fs = ReiserFs::mount(
-            vec![fsimage_abi::Device::new(Counting(
-                std::fs::read(fsimage_testkit::shared_image("reiserfs/reiserfs36-full").unwrap())
+            vec![fsimage_abi::Device::new(Counting {
+                inner: fsimage_abi::Device::new(
+                    std::fs::read(
+                        fsimage_testkit::shared_image("reiserfs/reiserfs36-full").unwrap(),
+                    )
                     .unwrap(),
-                reads.clone(),
-            ))],
+                ),
+                reads: reads.clone(),
+            })],
             b"",
         )
         .unwrap();
@@ -362,8 +352,7 @@ fn journal_scan_without_a_header() {
 #[test]
 fn partial_reads_and_read_coalescing() {
     for name in [TAILS, NOTAIL] {
-        let reads = Arc::new(AtomicU64::new(0));
-        let dev = fsimage_abi::Device::new(Counting(image_bytes(name), reads.clone()));
+        let (dev, reads) = Counting::wrap(fsimage_abi::Device::new(image_bytes(name)));
         let fs = ReiserFs::mount(vec![dev], b"").unwrap();
         let id = sdk::lookup_path(&fs, b"/boot/vmlinuz-2")
             .or_else(|_| sdk::lookup_path(&fs, b"/boot/vmlinuz-4"))

@@ -9,26 +9,10 @@
 //! - `zfs_zap`: directory ZAP objects (first byte: block size index).
 //! - `zfs_decompress`: small blocks of each codec.
 
-use fsimage_abi::{Device, Error, FileKind, Filesystem, ReadAt, Result, sdk};
+use fsimage_abi::{Device, Error, FileKind, Filesystem, ReadAt, sdk};
 use fsimage_plugin_zfs::ZfsFs;
-use fsimage_testkit::plugin::file_dev;
+use fsimage_testkit::plugin::{Recorder, file_dev};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
-
-struct Recorder {
-    inner: Device,
-    log: Arc<Mutex<Vec<(u64, usize)>>>,
-}
-
-impl ReadAt for Recorder {
-    fn size(&self) -> u64 {
-        self.inner.size()
-    }
-    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
-        self.log.lock().unwrap().push((offset, buf.len()));
-        self.inner.read_exact_at(offset, buf)
-    }
-}
 
 fn seeds_dir(target: &str) -> PathBuf {
     let d = fsimage_testkit::fixtures_dir()
@@ -104,11 +88,7 @@ fn make_seeds() {
         "fuse-v14-rpool",
     ] {
         let dev = file_dev(&fsimage_testkit::image(&format!("zfs/{name}")));
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let rec = Device::new(Recorder {
-            inner: dev.clone(),
-            log: log.clone(),
-        });
+        let (rec, log) = Recorder::wrap(dev.clone());
         let fs = ZfsFs::mount(vec![rec], b"").unwrap();
         meta_walk(&fs);
         let ranges = log.lock().unwrap().clone();

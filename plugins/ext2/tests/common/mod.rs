@@ -8,11 +8,10 @@ use fsimage_testkit::Entry;
 use fsimage_testkit::plugin::{self, WalkOpts};
 pub use fsimage_testkit::plugin::{Collect, Extents, file_dev, list};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 
 pub fn mount(name: &str, options: &str) -> Result<Ext2Fs> {
-    let path = fsimage_testkit::image(name);
-    Ext2Fs::mount(vec![file_dev(&path)], options.as_bytes())
+    plugin::mount(name, options)
 }
 
 /// sha256 of a file streamed through its extent map.
@@ -56,29 +55,9 @@ fn check_with(name: &str, options: &str, manifest: &str, chunk: usize) {
     );
 }
 
-/// A device that counts reads.
-pub struct Counting {
-    inner: fsimage_abi::Device,
-    reads: Arc<AtomicU64>,
-}
-
-impl ReadAt for Counting {
-    fn size(&self) -> u64 {
-        self.inner.size()
-    }
-    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
-        self.reads.fetch_add(1, Ordering::Relaxed);
-        self.inner.read_exact_at(offset, buf)
-    }
-}
-
 /// Mounts fixture `name` over a device that counts its reads.
 pub fn counting_mount(name: &str) -> (Ext2Fs, Arc<AtomicU64>) {
-    let reads = Arc::new(AtomicU64::new(0));
-    let dev = Counting {
-        inner: file_dev(&fsimage_testkit::image(name)),
-        reads: reads.clone(),
-    };
-    let fs = Ext2Fs::mount(vec![fsimage_abi::Device::new(dev)], b"").unwrap();
+    let (dev, reads) = plugin::Counting::wrap(file_dev(&fsimage_testkit::image(name)));
+    let fs = Ext2Fs::mount(vec![dev], b"").unwrap();
     (fs, reads)
 }

@@ -6,39 +6,37 @@ use fsimage_abi::{Filesystem, Result};
 use fsimage_plugin_reiserfs::ReiserFs;
 use fsimage_testkit::Entry;
 use fsimage_testkit::plugin::{self, WalkOpts};
-pub use fsimage_testkit::plugin::{Collect, Extents, file_dev, image_bytes, list};
+pub use fsimage_testkit::plugin::{Collect, Counting, Extents, file_dev, image_bytes, list};
 use std::path::Path;
 
 pub fn mount(name: &str) -> Result<ReiserFs> {
-    ReiserFs::mount(vec![file_dev(&fsimage_testkit::image(name))], b"")
+    plugin::mount(name, "")
 }
 
 pub fn mount_bytes(bytes: Vec<u8>) -> Result<ReiserFs> {
-    ReiserFs::mount(vec![fsimage_abi::Device::new(bytes)], b"")
+    plugin::mount_bytes(bytes, "")
+}
+
+/// What the walks check: inode numbers are the ids, neighbouring extents
+/// are merged, `..` leads to the parent.
+fn opts(chunk: usize) -> WalkOpts {
+    WalkOpts {
+        chunk,
+        merged_extents: true,
+        ino_is_id: true,
+        dotdot: true,
+        ..WalkOpts::default()
+    }
 }
 
 /// Mounts fixture `name` and checks the whole tree against its manifest.
 pub fn check_fixture(name: &str, chunk: usize) {
-    let path = fsimage_testkit::image(name);
-    check_image(&path, fsimage_testkit::manifest(name), name, chunk);
+    plugin::check_fixture::<ReiserFs>(name, "", opts(chunk));
 }
 
-/// Mounts the image at `path` and checks the whole tree against `want`
-/// (inode numbers are the ids; neighbouring extents are merged).
+/// Mounts the image at `path` and checks the whole tree against `want`.
 pub fn check_image(path: &Path, want: Vec<Entry>, name: &str, chunk: usize) {
-    plugin::check_image::<ReiserFs>(
-        path,
-        "",
-        want,
-        name,
-        WalkOpts {
-            chunk,
-            merged_extents: true,
-            ino_is_id: true,
-            dotdot: true,
-            ..WalkOpts::default()
-        },
-    );
+    plugin::check_image::<ReiserFs>(path, "", want, name, opts(chunk));
 }
 
 /// Raw access to a fixture's bytes for corruption tests: follows the tree
@@ -160,20 +158,5 @@ pub mod raw {
 
 /// Checks an in-memory image mounted with `options` against `want`.
 pub fn check_bytes(img: Vec<u8>, options: &str, want: Vec<Entry>, name: &str) {
-    let dev = fsimage_abi::Device::new(img);
-    let fs = ReiserFs::mount(vec![dev.clone()], options.as_bytes())
-        .unwrap_or_else(|e| panic!("{name}: mount: {e}"));
-    plugin::check_tree(
-        &fs,
-        &dev,
-        want,
-        name,
-        WalkOpts {
-            chunk: 7,
-            merged_extents: true,
-            ino_is_id: true,
-            dotdot: true,
-            ..WalkOpts::default()
-        },
-    );
+    plugin::check_bytes::<ReiserFs>(img, options, want, name, opts(7));
 }

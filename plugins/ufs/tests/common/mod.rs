@@ -10,32 +10,30 @@ pub use fsimage_testkit::plugin::{Collect, Extents, file_dev, image_bytes, list}
 use std::path::Path;
 
 pub fn mount(name: &str) -> Result<UfsFs> {
-    UfsFs::mount(vec![file_dev(&fsimage_testkit::image(name))], b"")
+    plugin::mount(name, "")
 }
 
 pub fn mount_bytes(bytes: Vec<u8>) -> Result<UfsFs> {
-    UfsFs::mount(vec![fsimage_abi::Device::new(bytes)], b"")
+    plugin::mount_bytes(bytes, "")
+}
+
+/// What the walks check: inode numbers are the ids, neighbouring extents
+/// are merged.
+fn opts(chunk: usize) -> WalkOpts {
+    WalkOpts {
+        chunk,
+        merged_extents: true,
+        ino_is_id: true,
+        ..WalkOpts::default()
+    }
 }
 
 /// Mounts fixture `name` and checks the whole tree against its manifest.
 pub fn check_fixture(name: &str, chunk: usize) {
-    let path = fsimage_testkit::image(name);
-    check_image(&path, fsimage_testkit::manifest(name), name, chunk);
+    plugin::check_fixture::<UfsFs>(name, "", opts(chunk));
 }
 
-/// Mounts the image at `path` and checks the whole tree against `want`
-/// (inode numbers are the ids; neighbouring extents are merged).
+/// Mounts the image at `path` and checks the whole tree against `want`.
 pub fn check_image(path: &Path, want: Vec<Entry>, name: &str, chunk: usize) {
-    plugin::check_image::<UfsFs>(
-        path,
-        "",
-        want,
-        name,
-        WalkOpts {
-            chunk,
-            merged_extents: true,
-            ino_is_id: true,
-            ..WalkOpts::default()
-        },
-    );
+    plugin::check_image::<UfsFs>(path, "", want, name, opts(chunk));
 }

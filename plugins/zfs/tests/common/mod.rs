@@ -10,18 +10,15 @@ pub use fsimage_testkit::plugin::{Collect, Extents, file_dev, image_bytes, list}
 use std::path::Path;
 
 pub fn mount(name: &str) -> Result<ZfsFs> {
-    ZfsFs::mount(vec![file_dev(&fsimage_testkit::image(name))], b"")
+    plugin::mount(name, "")
 }
 
 pub fn mount_opts(name: &str, opts: &str) -> Result<ZfsFs> {
-    ZfsFs::mount(
-        vec![file_dev(&fsimage_testkit::image(name))],
-        opts.as_bytes(),
-    )
+    plugin::mount(name, opts)
 }
 
 pub fn mount_bytes(bytes: Vec<u8>) -> Result<ZfsFs> {
-    ZfsFs::mount(vec![Device::new(bytes)], b"")
+    plugin::mount_bytes(bytes, "")
 }
 
 pub fn opts(chunk: usize) -> WalkOpts {
@@ -40,8 +37,7 @@ pub fn check_fs(fs: &ZfsFs, dev: &Device, want: Vec<Entry>, name: &str, chunk: u
 
 /// Mounts fixture `name` and checks the whole tree against its manifest.
 pub fn check_fixture(name: &str, chunk: usize) {
-    let path = fsimage_testkit::image(name);
-    check_image(&path, fsimage_testkit::manifest(name), name, chunk);
+    plugin::check_fixture::<ZfsFs>(name, "", opts(chunk));
 }
 
 pub fn check_image(path: &Path, want: Vec<Entry>, name: &str, chunk: usize) {
