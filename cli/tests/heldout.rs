@@ -39,6 +39,11 @@ const DEADLINE: Duration = Duration::from_secs(60);
 const MAX_RSS: u64 = 512 << 20;
 /// Files `fsimage-cat` reads per case.
 const CAT_FILES: usize = 24;
+/// Files larger than this (as listed) are not read: a mutated size field
+/// or a sparse multi-GiB file would only measure the pipe.
+const CAT_MAX_SIZE: u64 = 64 << 20;
+/// Output kept from one run (the listing).
+const STDOUT_KEEP: u64 = 64 << 20;
 
 fn tool(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test executable");
@@ -70,9 +75,12 @@ fn run(cmd: &mut Command) -> Result<Outcome, String> {
         .map_err(|e| format!("spawn: {e}"))?;
     let mut out = child.stdout.take().expect("piped");
     let mut err = child.stderr.take().expect("piped");
+    // Keep at most STDOUT_KEEP bytes of output (a listing); file bytes
+    // from fsimage-cat are only drained.
     let o = std::thread::spawn(move || {
         let mut v = Vec::new();
-        let _ = out.read_to_end(&mut v);
+        let _ = (&mut out).take(STDOUT_KEEP).read_to_end(&mut v);
+        let _ = std::io::copy(&mut out, &mut std::io::sink());
         v
     });
     let e = std::thread::spawn(move || {
@@ -149,6 +157,16 @@ fn files(json: &[u8]) -> Vec<String> {
             let rest = l.strip_prefix("{\"path\": \"")?;
             let end = rest.find("\", \"type\"")?;
             let p = &rest[..end];
+            let size: u64 = l
+                .split("\"size\": ")
+                .nth(1)?
+                .split(|c: char| !c.is_ascii_digit())
+                .next()?
+                .parse()
+                .ok()?;
+            if size > CAT_MAX_SIZE {
+                return None;
+            }
             // Only plain names: the held-out images' trees are ASCII-ish
             // and escapes would need a JSON parser.
             (!p.contains('\\')).then(|| p.to_owned())
