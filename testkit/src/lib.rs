@@ -96,7 +96,8 @@ fn decompress(base: &Path, name: &str, tag: &str) -> PathBuf {
         std::process::id(),
         std::thread::current().id()
     ));
-    write_sparse(&mut decoder, &tmp).unwrap_or_else(|e| panic!("decompress {}: {e}", src.display()));
+    write_sparse(&mut decoder, &tmp)
+        .unwrap_or_else(|e| panic!("decompress {}: {e}", src.display()));
     fs::rename(&tmp, &dst).expect("rename fixture");
     fs::write(&stamp, src_len.to_string()).expect("write stamp");
     dst
