@@ -35,6 +35,25 @@ use std::time::{Duration, Instant};
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc;
 
+/// The usual walk of a case: whole trees, files capped at 16 MiB, 8 MiB
+/// read in all (keeps debug builds fast).
+pub const BUDGET: walk::Budget = walk::Budget {
+    max_depth: 32,
+    max_entries: 2000,
+    max_dir_entries: 10_000,
+    max_file_bytes: 16 << 20,
+    max_total_bytes: 8 << 20,
+    max_extents: 4096,
+};
+
+/// The usual bounds of a case: 20 s, and `peak` bytes held at once.
+pub const fn limits(peak: usize) -> CaseLimits {
+    CaseLimits {
+        time: Duration::from_secs(20),
+        peak,
+    }
+}
+
 /// How a fixture's metadata blocks (the 1 KiB blocks mutated) are found.
 #[derive(Debug, Clone, Copy)]
 pub enum Metadata {

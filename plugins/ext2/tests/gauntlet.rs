@@ -21,7 +21,7 @@ mod plugin_gauntlet;
 
 use fsimage_plugin_ext2::Ext2Fs;
 use plugin_gauntlet::harness::{self, CaseLimits};
-use plugin_gauntlet::{Gauntlet, Metadata, walk};
+use plugin_gauntlet::{BUDGET, Gauntlet, Metadata, limits};
 use std::time::Duration;
 
 fn gauntlet(part: usize, parts: usize) {
@@ -39,21 +39,9 @@ fn gauntlet(part: usize, parts: usize) {
         metadata: Metadata::Unclaimed {
             skip_unlistable: true,
         },
-        // Whole trees, files capped at 16 MiB, 8 MiB read in all per case
-        // (keeps debug builds fast).
-        budget: walk::Budget {
-            max_depth: 32,
-            max_entries: 2000,
-            max_dir_entries: 10_000,
-            max_file_bytes: 16 << 20,
-            max_total_bytes: 8 << 20,
-            max_extents: 4096,
-        },
-        limits: CaseLimits {
-            time: Duration::from_secs(20),
-            // The walk's own read buffers plus the plugin's bounded caches.
-            peak: 96 << 20,
-        },
+        budget: BUDGET,
+        // The walk's own read buffers plus the plugin's bounded caches.
+        limits: limits(96 << 20),
         prepare: |name, seed, _| match seed % 4 {
             0 => b"",
             1 if name.contains("journal") => b"journal=replay,csum=off",

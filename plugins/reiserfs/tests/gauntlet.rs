@@ -19,9 +19,7 @@
 mod plugin_gauntlet;
 
 use fsimage_plugin_reiserfs::ReiserFs;
-use plugin_gauntlet::harness::CaseLimits;
-use plugin_gauntlet::{Gauntlet, Metadata, walk};
-use std::time::Duration;
+use plugin_gauntlet::{BUDGET, Gauntlet, Metadata, limits};
 
 /// Both committed fixtures (tails and notail).
 const FIXTURES: [&str; 2] = ["reiserfs/reiserfs36", "reiserfs/reiserfs36-notail"];
@@ -35,18 +33,8 @@ fn gauntlet(part: usize, parts: usize) {
         metadata: Metadata::Unclaimed {
             skip_unlistable: false,
         },
-        budget: walk::Budget {
-            max_depth: 32,
-            max_entries: 2000,
-            max_dir_entries: 10_000,
-            max_file_bytes: 16 << 20,
-            max_total_bytes: 8 << 20,
-            max_extents: 4096,
-        },
-        limits: CaseLimits {
-            time: Duration::from_secs(20),
-            peak: 64 << 20,
-        },
+        budget: BUDGET,
+        limits: limits(64 << 20),
         prepare: |_, seed, img| {
             if seed & 1 == 0 {
                 return b"";

@@ -17,9 +17,7 @@
 mod plugin_gauntlet;
 
 use fsimage_plugin_ufs::UfsFs;
-use plugin_gauntlet::harness::CaseLimits;
-use plugin_gauntlet::{Gauntlet, Metadata, walk};
-use std::time::Duration;
+use plugin_gauntlet::{BUDGET, Gauntlet, Metadata, limits};
 
 /// The small fixtures (the big one adds time, not new structures).
 const FIXTURES: [&str; 8] = [
@@ -42,18 +40,8 @@ fn gauntlet(part: usize, parts: usize) {
         metadata: Metadata::Unclaimed {
             skip_unlistable: false,
         },
-        budget: walk::Budget {
-            max_depth: 32,
-            max_entries: 2000,
-            max_dir_entries: 10_000,
-            max_file_bytes: 16 << 20,
-            max_total_bytes: 8 << 20,
-            max_extents: 4096,
-        },
-        limits: CaseLimits {
-            time: Duration::from_secs(20),
-            peak: 64 << 20,
-        },
+        budget: BUDGET,
+        limits: limits(64 << 20),
         prepare: |_, _, _| b"",
         mounted: |_| {},
     }

@@ -19,9 +19,7 @@ mod plugin_gauntlet;
 
 use fsimage_abi::Filesystem;
 use fsimage_plugin_zfs::ZfsFs;
-use plugin_gauntlet::harness::CaseLimits;
-use plugin_gauntlet::{Gauntlet, Metadata, walk};
-use std::time::Duration;
+use plugin_gauntlet::{BUDGET, Gauntlet, Metadata, limits, walk};
 
 const FIXTURES: [&str; 4] = [
     "zfs/fuse-v23-lzjb",
@@ -38,19 +36,14 @@ fn gauntlet(part: usize, parts: usize) {
         hot: &[(16 << 10, 2048), (128 << 10, 128 << 10)],
         metadata: Metadata::Read,
         budget: walk::Budget {
-            max_depth: 32,
-            max_entries: 2000,
-            max_dir_entries: 10_000,
             max_file_bytes: 1 << 20,
             max_total_bytes: 4 << 20,
             max_extents: 64,
+            ..BUDGET
         },
         // A block may claim 16 MiB logical and physical, and the cache holds
         // 16 MiB: 128 MiB leaves room for both plus the walk.
-        limits: CaseLimits {
-            time: Duration::from_secs(20),
-            peak: 128 << 20,
-        },
+        limits: limits(128 << 20),
         prepare: |_, seed, _| if seed & 1 == 1 { b"csum=off" } else { b"" },
         mounted: |fs| {
             let _ = fs.bootstring();
