@@ -142,6 +142,19 @@ impl ExtentSink for Extents {
     }
 }
 
+/// An extent sink that keeps the first `.1` extents and refuses the next.
+pub struct ExtentsUpTo(pub Vec<Extent>, pub usize);
+
+impl ExtentSink for ExtentsUpTo {
+    fn push(&mut self, e: Extent) -> bool {
+        if self.0.len() >= self.1 {
+            return false;
+        }
+        self.0.push(e);
+        true
+    }
+}
+
 /// All entries of a directory via `read_dir` in sinks of `chunk` entries,
 /// resuming from the cookie of the first refused entry each time.
 pub fn list<F: Filesystem>(fs: &F, dir: u64, chunk: usize) -> Vec<(u64, u64, FileKind, Vec<u8>)> {

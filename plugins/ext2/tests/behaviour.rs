@@ -199,20 +199,9 @@ fn extent_maps_merge_contiguous_blocks() {
 
 #[test]
 fn a_full_extent_sink_stops_the_map() {
-    struct One(Vec<fsimage_abi::Extent>);
-    impl fsimage_abi::ExtentSink for One {
-        fn push(&mut self, e: fsimage_abi::Extent) -> bool {
-            if self.0.is_empty() {
-                self.0.push(e);
-                true
-            } else {
-                false
-            }
-        }
-    }
     let fs = mount("ext/ext4-full", "").unwrap();
     let id = path(&fs, "/data/sparse.bin");
-    let mut s = One(Vec::new());
+    let mut s = fsimage_testkit::plugin::ExtentsUpTo(Vec::new(), 1);
     fs.extents(id, 0, &mut s).unwrap();
     assert_eq!(s.0.len(), 1);
     assert_eq!(s.0[0].kind, ExtentKind::Zero);

@@ -8,7 +8,7 @@
 #[allow(dead_code)]
 mod walk;
 
-use fsimage_abi::{Device, Extent, ExtentKind, ExtentSink, FileKind, Filesystem, ReadAt, sdk};
+use fsimage_abi::{Device, ExtentKind, FileKind, Filesystem, ReadAt, sdk};
 use fsimage_plugin_ext2::Ext2Fs;
 use proptest::prelude::*;
 use std::sync::{Arc, OnceLock};
@@ -57,14 +57,6 @@ fn mounted() -> &'static Vec<Mounted> {
     })
 }
 
-struct All(Vec<Extent>);
-impl ExtentSink for All {
-    fn push(&mut self, e: Extent) -> bool {
-        self.0.push(e);
-        true
-    }
-}
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
@@ -77,7 +69,7 @@ proptest! {
         walk::check_extents(&m.fs, id, from, size, &[m.dev.len() as u64], usize::MAX)
             .map_err(|e| TestCaseError::fail(format!("{}: extents of {id} from {from}: {e}", FIXTURES[fx])))?;
         // Data extents point at the bytes `read` returns (first 64 KiB).
-        let mut all = All(Vec::new());
+        let mut all = fsimage_testkit::plugin::Extents(Vec::new());
         m.fs.extents(id, from, &mut all).expect("extents");
         let mut budget = 64u64 << 10;
         for e in all.0.iter().filter(|e| e.kind == ExtentKind::Data) {

@@ -247,20 +247,9 @@ fn extents_of_tails_and_blocks() {
 /// A sink that stops after one extent gets exactly one.
 #[test]
 fn extent_sink_refusal() {
-    struct One(Vec<fsimage_abi::Extent>);
-    impl fsimage_abi::ExtentSink for One {
-        fn push(&mut self, e: fsimage_abi::Extent) -> bool {
-            if self.0.is_empty() {
-                self.0.push(e);
-                true
-            } else {
-                false
-            }
-        }
-    }
     let fs = mount(NOTAIL).unwrap();
     let id = sdk::lookup_path(&fs, b"/boot/vmlinuz-4").unwrap();
-    let mut o = One(Vec::new());
+    let mut o = fsimage_testkit::plugin::ExtentsUpTo(Vec::new(), 1);
     fs.extents(id, 0, &mut o).unwrap();
     assert_eq!(o.0.len(), 1);
 }

@@ -90,16 +90,6 @@ fn extents_from_the_middle() {
 /// A sink that takes one extent at a time still sees the whole map.
 #[test]
 fn one_extent_at_a_time() {
-    struct One(Option<fsimage_abi::Extent>);
-    impl fsimage_abi::ExtentSink for One {
-        fn push(&mut self, e: fsimage_abi::Extent) -> bool {
-            if self.0.is_some() {
-                return false;
-            }
-            self.0 = Some(e);
-            true
-        }
-    }
     let fs = mount("ufs/ufs1-le-8k").unwrap();
     let id = kernel(&fs);
     let mut all = Extents(Vec::new());
@@ -107,9 +97,9 @@ fn one_extent_at_a_time() {
     let mut got = Vec::new();
     let mut from = 0;
     while from < 307217 {
-        let mut s = One(None);
+        let mut s = fsimage_testkit::plugin::ExtentsUpTo(Vec::new(), 1);
         fs.extents(id, from, &mut s).unwrap();
-        let e = s.0.unwrap();
+        let e = s.0[0];
         from = e.file_offset + e.length;
         got.push(e);
     }

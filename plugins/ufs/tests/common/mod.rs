@@ -6,7 +6,7 @@ use fsimage_abi::{Filesystem, Result};
 use fsimage_plugin_ufs::UfsFs;
 use fsimage_testkit::Entry;
 use fsimage_testkit::plugin::{self, WalkOpts};
-pub use fsimage_testkit::plugin::{Collect, Extents, file_dev, image_bytes, list};
+pub use fsimage_testkit::plugin::{Collect, Extents, ExtentsUpTo, file_dev, image_bytes, list};
 use std::path::Path;
 
 pub fn mount(name: &str) -> Result<UfsFs> {
