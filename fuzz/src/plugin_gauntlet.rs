@@ -88,6 +88,27 @@ pub struct Gauntlet<F> {
     pub mounted: fn(&F),
 }
 
+impl<F: Filesystem> Gauntlet<F> {
+    /// The usual settings, for a plugin to override what is its own (it
+    /// always names its fixtures, case count and hot ranges): metadata =
+    /// unclaimed blocks, [`BUDGET`], 64 MiB a case, no options, nothing
+    /// done between mount and walk.
+    pub fn usual() -> Gauntlet<F> {
+        Gauntlet {
+            fixtures: Vec::new(),
+            cases: 0,
+            hot: &[],
+            metadata: Metadata::Unclaimed {
+                skip_unlistable: false,
+            },
+            budget: BUDGET,
+            limits: limits(64 << 20),
+            prepare: |_, _, _| b"",
+            mounted: |_| {},
+        }
+    }
+}
+
 struct Fixture {
     name: String,
     base: Arc<Vec<u8>>,

@@ -21,7 +21,7 @@ mod plugin_gauntlet;
 
 use fsimage_plugin_ext2::Ext2Fs;
 use plugin_gauntlet::harness::{self, CaseLimits};
-use plugin_gauntlet::{BUDGET, Gauntlet, Metadata, limits};
+use plugin_gauntlet::{Gauntlet, Metadata, limits};
 use std::time::Duration;
 
 fn gauntlet(part: usize, parts: usize) {
@@ -39,7 +39,6 @@ fn gauntlet(part: usize, parts: usize) {
         metadata: Metadata::Unclaimed {
             skip_unlistable: true,
         },
-        budget: BUDGET,
         // The walk's own read buffers plus the plugin's bounded caches.
         limits: limits(96 << 20),
         prepare: |name, seed, _| match seed % 4 {
@@ -47,7 +46,7 @@ fn gauntlet(part: usize, parts: usize) {
             1 if name.contains("journal") => b"journal=replay,csum=off",
             _ => b"csum=off",
         },
-        mounted: |_| {},
+        ..Gauntlet::usual()
     }
     .run(part, parts);
 }

@@ -19,7 +19,7 @@
 mod plugin_gauntlet;
 
 use fsimage_plugin_reiserfs::ReiserFs;
-use plugin_gauntlet::{BUDGET, Gauntlet, Metadata, limits};
+use plugin_gauntlet::Gauntlet;
 
 /// Both committed fixtures (tails and notail).
 const FIXTURES: [&str; 2] = ["reiserfs/reiserfs36", "reiserfs/reiserfs36-notail"];
@@ -30,11 +30,6 @@ fn gauntlet(part: usize, parts: usize) {
         cases: 100,
         // The superblock (at 64 KiB) and the journal header (block 18 + 512).
         hot: &[(65536, 204), (530 * 4096, 12)],
-        metadata: Metadata::Unclaimed {
-            skip_unlistable: false,
-        },
-        budget: BUDGET,
-        limits: limits(64 << 20),
         prepare: |_, seed, img| {
             if seed & 1 == 0 {
                 return b"";
@@ -47,7 +42,7 @@ fn gauntlet(part: usize, parts: usize) {
             img.put(530 * 4096, &h);
             b"journal=replay"
         },
-        mounted: |_| {},
+        ..Gauntlet::usual()
     }
     .run(part, parts);
 }

@@ -17,7 +17,7 @@
 mod plugin_gauntlet;
 
 use fsimage_plugin_ufs::UfsFs;
-use plugin_gauntlet::{BUDGET, Gauntlet, Metadata, limits};
+use plugin_gauntlet::Gauntlet;
 
 /// The small fixtures (the big one adds time, not new structures).
 const FIXTURES: [&str; 8] = [
@@ -37,13 +37,7 @@ fn gauntlet(part: usize, parts: usize) {
         cases: 40,
         // The superblock (all fixtures keep it at 8 KiB).
         hot: &[(8192, 1376)],
-        metadata: Metadata::Unclaimed {
-            skip_unlistable: false,
-        },
-        budget: BUDGET,
-        limits: limits(64 << 20),
-        prepare: |_, _, _| b"",
-        mounted: |_| {},
+        ..Gauntlet::usual()
     }
     .run(part, parts);
 }
