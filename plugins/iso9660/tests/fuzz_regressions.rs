@@ -8,33 +8,12 @@
 mod iso9660_inner_case;
 
 use fsimage_plugin_iso9660::fuzzing;
-use std::path::{Path, PathBuf};
-
-fn files_in(dir: &Path) -> Vec<PathBuf> {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut files: Vec<PathBuf> = rd
-        .filter_map(|e| Some(e.ok()?.path()))
-        .filter(|p| p.is_file() && p.extension().is_none_or(|x| x != "md"))
-        .collect();
-    files.sort();
-    files
-}
+use std::path::PathBuf;
 
 /// Replays a target's regression inputs and seeds; returns the seeds.
 fn replay(target: &str, run: fn(&[u8])) -> Vec<PathBuf> {
-    let root = fsimage_testkit::fixtures_dir();
-    let seeds = files_in(&root.join("../fuzz/seeds").join(target));
+    let seeds = fsimage_testkit::replay_fuzz_inputs(target, run);
     assert!(!seeds.is_empty(), "{target}: no seeds");
-    for f in files_in(&root.join("regressions").join(target))
-        .iter()
-        .chain(&seeds)
-    {
-        let data = std::fs::read(f).expect("read input");
-        let r = std::panic::catch_unwind(|| run(&data));
-        assert!(r.is_ok(), "{}: panicked", f.display());
-    }
     seeds
 }
 
