@@ -90,6 +90,26 @@ fn be32(b: &[u8], off: usize) -> u32 {
         .map_or(0, |s| u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
 }
 
+/// ext4 fast-commit tag of the area's first record (fs/ext4/fast_commit.h,
+/// `EXT4_FC_TAG_HEAD`): `fc_tag:le16 fc_len:le16 fc_features:le32 fc_tid:le32`.
+const EXT4_FC_TAG_HEAD: u16 = 0x0009;
+
+/// The transaction id of the fast commits in the area starting at log
+/// block `fc_first`, if its first block opens with a head record.
+fn fast_commit_tid(log: &Log<'_>, fc_first: u64) -> Option<u32> {
+    // An unreadable area holds nothing the kernel could replay either.
+    let b = log.block(fc_first).ok()?;
+    let le16 = |o: usize| b.get(o..o + 2).map(|s| u16::from_le_bytes([s[0], s[1]]));
+    let le32 = |o: usize| {
+        b.get(o..o + 4)
+            .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+    };
+    if le16(0) == Some(EXT4_FC_TAG_HEAD) && le16(2).is_some_and(|len| len >= 8) {
+        return le32(8);
+    }
+    None
+}
+
 /// Checks the jbd2 v2/v3 checksum of a descriptor, revoke or commit block.
 fn block_csum_ok(b: &[u8], kind: u32, seed: u32) -> bool {
     let at = match kind {
@@ -359,6 +379,22 @@ pub fn replay(vol: &Volume, verify: bool) -> Result<Overlay> {
             _ => break,
         }
         pos = log.next(pos);
+    }
+    // Fast commits of the transaction after the last full one are what the
+    // kernel would apply next (jbd2: the area starts one block past the
+    // log's end, `j_fc_first = j_last + 1`). Replaying them means rebuilding
+    // inodes, extents and directory entries, which this reader does not do:
+    // say so rather than give an older view as the kernel's.
+    let fc_first = last + 1;
+    if incompat & INCOMPAT_FAST_COMMIT != 0
+        && fc_first < u64::from(jsb.s_maxlen.get())
+        && fast_commit_tid(&log, fc_first) == Some(seq)
+    {
+        return Err(Error::unsupported(format!(
+            "ext4 feature: fast-commit replay (the journal holds fast commits of \
+             transaction {seq} after the last full commit; read without \
+             journal=replay for the filesystem as it stands)"
+        )));
     }
     let mut overlay = Overlay::default();
     for (s, blk, j, esc) in committed {
