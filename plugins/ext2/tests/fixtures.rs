@@ -177,7 +177,8 @@ fn ext4_kernel_dirty_fast_commit_read_as_is() {
 }
 
 // The kernel (and e2fsck) also replay the fast-commit area; the plugin
-// replays full commits only (tests/kernel.rs pins what it gives today).
+// replays full commits only and refuses this image with journal=replay
+// (tests/kernel.rs pins that).
 #[test]
 #[ignore = "fast-commit replay is not implemented"]
 fn ext4_kernel_dirty_fast_commit_replayed() {
