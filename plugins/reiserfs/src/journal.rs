@@ -199,6 +199,10 @@ pub fn replay(tree: &mut Tree) -> Result<usize> {
         };
         let mut cur = start;
         let mut n = 0usize;
+        // Log blocks the replay has walked: one lap round the log at most
+        // (a hostile log of self-matching blocks would otherwise let every
+        // offset start a transaction, lap after lap).
+        let mut walked = 0u64;
         // Each transaction takes at least three log blocks, so a log of
         // `size` blocks holds fewer than `size` of them.
         while n < size as usize {
@@ -206,6 +210,10 @@ pub fn replay(tree: &mut Tree) -> Result<usize> {
                 break;
             };
             if t.id < oldest_id || t.mount_id != mount_id {
+                break;
+            }
+            walked += u64::from(t.len) + 2;
+            if walked > u64::from(size) {
                 break;
             }
             for i in 0..t.len {
