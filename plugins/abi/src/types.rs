@@ -50,6 +50,13 @@ impl FileKind {
             _ => FileKind::Unknown,
         }
     }
+
+    /// The kind a BSD/Linux `DT_*` directory-entry type names
+    /// (`IFTODT(mode)`: the `S_IFMT` bits shifted down by 12); 0
+    /// (`DT_UNKNOWN`) and anything else unknown is [`FileKind::Unknown`].
+    pub fn from_dt(dt: u8) -> FileKind {
+        FileKind::from_mode(u32::from(dt) << 12)
+    }
 }
 
 /// Seconds and nanoseconds since the Unix epoch.

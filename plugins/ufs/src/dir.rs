@@ -21,20 +21,6 @@ pub struct Record<'a> {
     pub name: &'a [u8],
 }
 
-/// dir.h DT_* to a kind; 0 (DT_UNKNOWN, old filesystems) is Unknown.
-fn dt_kind(t: u8) -> FileKind {
-    match t {
-        1 => FileKind::Fifo,
-        2 => FileKind::CharDevice,
-        4 => FileKind::Dir,
-        6 => FileKind::BlockDevice,
-        8 => FileKind::File,
-        10 => FileKind::Symlink,
-        12 => FileKind::Socket,
-        _ => FileKind::Unknown,
-    }
-}
-
 /// (d_ino, d_reclen, d_type, d_namlen) of the header at the start of `b`.
 fn header<O: ByteOrder>(b: &[u8], old: bool) -> Option<(u32, u16, u8, usize)> {
     if old {
@@ -138,7 +124,7 @@ pub fn scan_block(
                 if at >= cookie && dtype != DT_WHT {
                     let r = Record {
                         ino: d_ino,
-                        kind: dt_kind(dtype),
+                        kind: FileKind::from_dt(dtype),
                         name,
                     };
                     if !f(at, r)? {
