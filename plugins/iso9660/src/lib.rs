@@ -1002,15 +1002,7 @@ impl Filesystem for Iso9660Fs {
         match n.kind {
             FileKind::Dir => return Err(Error::IsADirectory),
             FileKind::Symlink => {
-                if from < n.size {
-                    sink.push(Extent {
-                        file_offset: from,
-                        length: n.size - from,
-                        kind: ExtentKind::Opaque,
-                        device: 0,
-                        device_offset: 0,
-                    });
-                }
+                opaque_tail(from, n.size, sink);
                 return Ok(());
             }
             FileKind::File => {}
@@ -1020,15 +1012,7 @@ impl Filesystem for Iso9660Fs {
         if let Some(zf) = n.rr.as_ref().and_then(|r| r.zf) {
             zisofs::Zf::from_entry(&zf)?;
             // Compressed: the core must ask `read`.
-            if from < n.size {
-                sink.push(Extent {
-                    file_offset: from,
-                    length: n.size - from,
-                    kind: ExtentKind::Opaque,
-                    device: 0,
-                    device_offset: 0,
-                });
-            }
+            opaque_tail(from, n.size, sink);
             return Ok(());
         }
         let mut file_pos = 0u64;
@@ -1164,5 +1148,18 @@ pub mod fuzzing {
             i += 1;
         }
         Ok(out)
+    }
+}
+
+/// Offers `[from, size)` as one Opaque extent (data the core must `read`).
+fn opaque_tail(from: u64, size: u64, sink: &mut dyn ExtentSink) {
+    if from < size {
+        sink.push(Extent {
+            file_offset: from,
+            length: size - from,
+            kind: ExtentKind::Opaque,
+            device: 0,
+            device_offset: 0,
+        });
     }
 }

@@ -153,18 +153,18 @@ fn devs(prefix: &str, n: usize) -> Vec<fsimage_abi::Device> {
         .collect()
 }
 
-/// RAID-Z1 over three files (zfs-fuse, pool version 23): all devices, then
-/// every device left out in turn (its columns rebuilt from parity).
-#[test]
-fn fuse_raidz1_all_devices_and_each_missing() {
+/// Mounts pool `prefix` over all its `n` devices, then over every set
+/// with one device left out (its columns rebuilt from parity), and checks
+/// each against the manifest.
+fn check_raidz_each_missing(prefix: &str, n: usize) {
     use fsimage_abi::Filesystem;
     use fsimage_plugin_zfs::ZfsFs;
-    let all = devs("fuse-raidz1", 3);
-    let want = fsimage_testkit::manifest("zfs/fuse-raidz1");
+    let all = devs(prefix, n);
+    let want = fsimage_testkit::manifest(&format!("zfs/{prefix}"));
     let fs = ZfsFs::mount(all.clone(), b"").unwrap();
-    check_fs(&fs, &all[0], want.clone(), "raidz1", 1000);
-    for skip in 0..3 {
-        let some: Vec<_> = (0..3)
+    check_fs(&fs, &all[0], want.clone(), prefix, 1000);
+    for skip in 0..n {
+        let some: Vec<_> = (0..n)
             .filter(|&i| i != skip)
             .map(|i| all[i].clone())
             .collect();
@@ -173,35 +173,23 @@ fn fuse_raidz1_all_devices_and_each_missing() {
             &fs,
             &some[0],
             want.clone(),
-            &format!("raidz1 without {skip}"),
+            &format!("{prefix} without {skip}"),
             1000,
         );
     }
 }
 
+/// RAID-Z1 over three files (zfs-fuse, pool version 23): all devices, then
+/// every device left out in turn.
+#[test]
+fn fuse_raidz1_all_devices_and_each_missing() {
+    check_raidz_each_missing("fuse-raidz1", 3);
+}
+
 /// RAID-Z2 over four files, lzjb: all devices, and each one left out.
 #[test]
 fn fuse_raidz2_all_devices_and_each_missing() {
-    use fsimage_abi::Filesystem;
-    use fsimage_plugin_zfs::ZfsFs;
-    let all = devs("fuse-raidz2", 4);
-    let want = fsimage_testkit::manifest("zfs/fuse-raidz2");
-    let fs = ZfsFs::mount(all.clone(), b"").unwrap();
-    check_fs(&fs, &all[0], want.clone(), "raidz2", 1000);
-    for skip in 0..4 {
-        let some: Vec<_> = (0..4)
-            .filter(|&i| i != skip)
-            .map(|i| all[i].clone())
-            .collect();
-        let fs = ZfsFs::mount(some.clone(), b"").unwrap();
-        check_fs(
-            &fs,
-            &some[0],
-            want.clone(),
-            &format!("raidz2 without {skip}"),
-            1000,
-        );
-    }
+    check_raidz_each_missing("fuse-raidz2", 4);
 }
 
 /// A snapshot by name reads the tree as it was; the head reads as it is.
