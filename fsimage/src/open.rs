@@ -110,15 +110,25 @@ impl OpenOptions {
         let image = image.as_ref();
         let reg = self.load_registry()?;
         let file = open_image(image)?;
-        let runner = Runner::new(&self.sandbox, &reg, image, self.fs.as_deref())?;
-        let chosen = if let Some(off) = self.offset {
-            let len = file.size().saturating_sub(off);
-            let w = Window::new(file.clone(), off, len).map_err(|source| Error::Window {
-                image: image.to_path_buf(),
-                source,
-            })?;
+        let explicit = match self.offset {
+            Some(off) => {
+                let len = file.size().saturating_sub(off);
+                let w = Window::new(file.clone(), off, len).map_err(|source| Error::Window {
+                    image: image.to_path_buf(),
+                    source,
+                })?;
+                Some((off, Arc::new(w) as Arc<dyn ReadAt>))
+            }
+            None => None,
+        };
+        let windows = match &explicit {
+            Some((_, w)) => vec![w.clone()],
+            None => probe_windows(&file, disk::parse(&*file).ok().as_ref()),
+        };
+        let runner = Runner::new(&self.sandbox, &reg, image, self.fs.as_deref(), &windows)?;
+        let chosen = if let Some((off, window)) = explicit {
             Chosen {
-                window: Arc::new(w),
+                window,
                 offset: off,
                 partition: None,
                 rule: format!("explicit offset {off}"),
@@ -170,24 +180,15 @@ impl OpenOptions {
             source,
         };
         let layout = disk::parse(&*file).map_err(disk_err)?;
-        let runner = Runner::new(&self.sandbox, &reg, image, self.fs.as_deref())?;
+        let windows = probe_windows(&file, Some(&layout));
+        let runner = Runner::new(&self.sandbox, &reg, image, self.fs.as_deref(), &windows)?;
         let mut fs: Vec<(String, Option<String>)> = Vec::new();
         let mut probe = |p: &disk::Partition| -> Option<String> {
             if let Some((_, f)) = fs.iter().find(|(id, _)| *id == p.id) {
                 return f.clone();
             }
-            let found = if !p.is_valid() || p.ptype.is_extended() {
-                None
-            } else {
-                let w: Option<Arc<dyn ReadAt>> = if p.id == "0" {
-                    Some(file.clone())
-                } else {
-                    Window::new(file.clone(), p.start, p.size)
-                        .ok()
-                        .map(|w| Arc::new(w) as Arc<dyn ReadAt>)
-                };
-                w.and_then(|w| probe_best(&reg, &runner, self.fs.as_deref(), &w))
-            };
+            let found = partition_window(&file, p)
+                .and_then(|w| probe_best(&reg, &runner, self.fs.as_deref(), &w));
             fs.push((p.id.clone(), found.clone()));
             found
         };
@@ -268,6 +269,30 @@ fn plugin_names(reg: &Registry) -> String {
         .map(|p| p.name())
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// Partition `p` as a byte source ("0" is the whole image), if it can hold
+/// a filesystem (valid, not an extended-partition container).
+fn partition_window(file: &Arc<FileImage>, p: &disk::Partition) -> Option<Arc<dyn ReadAt>> {
+    if !p.is_valid() || p.ptype.is_extended() {
+        return None;
+    }
+    if p.id == "0" {
+        return Some(file.clone());
+    }
+    let w = Window::new(file.clone(), p.start, p.size).ok()?;
+    Some(Arc::new(w))
+}
+
+/// Where an open may probe: the whole image and each partition of `layout`.
+fn probe_windows(file: &Arc<FileImage>, layout: Option<&disk::DiskLayout>) -> Vec<Arc<dyn ReadAt>> {
+    let mut v: Vec<Arc<dyn ReadAt>> = vec![file.clone()];
+    for p in layout.map(|l| l.partitions.as_slice()).unwrap_or_default() {
+        if p.id != "0" {
+            v.extend(partition_window(file, p));
+        }
+    }
+    v
 }
 
 fn open_image(path: &Path) -> Result<Arc<FileImage>> {

@@ -68,11 +68,12 @@ fn wrong_abi_major_is_refused() {
         e,
         LoadError::AbiMajor {
             found_major: 2,
-            found_minor: 0,
+            found_minor: fsimage::abi::raw::ABI_MINOR,
             supported: 1
         }
     );
-    assert!(e.to_string().contains("ABI version 2.0"), "{e}");
+    let shown = format!("ABI version 2.{}", fsimage::abi::raw::ABI_MINOR);
+    assert!(e.to_string().contains(&shown), "{e}");
 }
 
 #[test]
@@ -178,4 +179,23 @@ fn no_plugins_is_a_clear_error() {
         .unwrap_err();
     assert!(e.to_string().contains("no fsimage plugins found"), "{e}");
     let _ = std::fs::remove_dir_all(d);
+}
+
+#[test]
+fn a_minor_0_plugin_has_no_magics_and_is_always_probed() {
+    // A 1.0 vtable ends before `magics`: nothing past its size is read.
+    let d = tempdir("minor0");
+    let size = std::mem::offset_of!(fsimage::abi::raw::PluginVtable, magics) as u32;
+    let f = patched(&d, "libfsimage_plugin_old.so", |h| {
+        h[12..16].copy_from_slice(&0u32.to_le_bytes());
+        h[16..20].copy_from_slice(&size.to_le_bytes());
+    });
+    let p = Plugin::load(&f).unwrap();
+    assert_eq!(p.abi_minor(), 0);
+    assert!(p.magics().is_none());
+    assert!(p.may_hold(&vec![0u8; 4096]));
+    // The same plugin as built declares its magic, and that buffer lacks it.
+    let real = Plugin::load(&ext2_plugin()).unwrap();
+    assert!(real.magics().is_some());
+    assert!(!real.may_hold(&vec![0u8; 4096]));
 }

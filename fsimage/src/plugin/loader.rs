@@ -68,6 +68,8 @@ pub struct Plugin {
     path: PathBuf,
     abi_minor: u32,
     vtable: PluginVtable,
+    /// The magics it declared (ABI 1.1), or `None`: always probed.
+    magics: Option<Vec<raw::RawMagic>>,
     // Dropped last: the vtable's function pointers point into it.
     _lib: libloading::Library,
 }
@@ -80,6 +82,28 @@ impl std::fmt::Debug for Plugin {
             .field("path", &self.path)
             .finish()
     }
+}
+
+/// Copies the magics a plugin declared, if its vtable (`size` bytes) has
+/// them and they are well formed; anything else means "always probe".
+fn copy_magics(vtable: &PluginVtable, size: usize) -> Option<Vec<raw::RawMagic>> {
+    let end = std::mem::offset_of!(PluginVtable, nmagics) + std::mem::size_of::<usize>();
+    let n = vtable.nmagics;
+    if size < end || vtable.magics.is_null() || n == 0 || n > raw::MAX_MAGICS {
+        return None;
+    }
+    if !vtable.magics.is_aligned() {
+        return None;
+    }
+    // SAFETY: ABI 1.1 makes `magics` a static array of `nmagics` entries in
+    // the plugin (which stays loaded while this runs); the pointer is
+    // non-null and aligned and the count bounded. `RawMagic` is plain data,
+    // valid for any bytes.
+    let list = unsafe { std::slice::from_raw_parts(vtable.magics, n) }.to_vec();
+    let sane = list
+        .iter()
+        .all(|m| m.flags == 0 && (1..=raw::MAGIC_MAX_LEN).contains(&(m.len as usize)));
+    sane.then_some(list)
 }
 
 /// Byte offset just past the last mandatory entry (`read_link`).
@@ -167,12 +191,14 @@ impl Plugin {
             return Err(LoadError::BadName);
         }
         let version = static_str(vtable.version).unwrap_or_default();
+        let magics = copy_magics(&vtable, n);
         Ok(Plugin {
             name,
             version,
             path: path.to_path_buf(),
             abi_minor: minor,
             vtable,
+            magics,
             _lib: lib,
         })
     }
@@ -193,6 +219,28 @@ impl Plugin {
     pub fn abi_minor(&self) -> u32 {
         self.abi_minor
     }
+    /// The magics the plugin declared (`None`: it declared none, or a list
+    /// the core does not accept, so it is always probed).
+    pub fn magics(&self) -> Option<&[raw::RawMagic]> {
+        self.magics.as_deref()
+    }
+
+    /// Whether `device` may hold this plugin's filesystem: one of its
+    /// magics is there, or it declared none. A plugin promises to answer
+    /// a probe with 0 otherwise, so the probe (and, sandboxed, loading the
+    /// plugin into a worker) can be skipped. Unreadable bytes do not match.
+    pub fn may_hold(&self, device: &dyn fsimage_abi::ReadAt) -> bool {
+        let Some(magics) = &self.magics else {
+            return true;
+        };
+        let mut buf = [0u8; raw::MAGIC_MAX_LEN];
+        magics.iter().any(|m| {
+            let want = m.magic();
+            buf.get_mut(..want.len())
+                .is_some_and(|b| device.read_exact_at(m.offset, b).is_ok() && *b == *want)
+        })
+    }
+
     /// The checked vtable.
     pub(crate) fn vtable(&self) -> &PluginVtable {
         &self.vtable

@@ -213,17 +213,21 @@ pub fn find_worker(explicit: Option<&Path>, plugins: &[Arc<Plugin>]) -> Result<P
 /// How an open runs plugins: in this process, or in sandbox workers.
 pub(crate) enum Runner {
     InProcess,
-    Sandbox(Session),
+    Sandbox(Box<Session>),
 }
 
 impl Runner {
-    /// Sets up plugin execution for one open; starts the worker right away
-    /// so a missing or broken worker is reported as such.
+    /// Sets up plugin execution for one open. `windows` are the places the
+    /// open will probe, as far as the host can tell (the whole image and
+    /// each partition): the worker loads only the plugins whose magic one
+    /// of them holds, and starts right away, so a missing or broken worker
+    /// is reported as such. A plugin found wanted later starts a new one.
     pub(crate) fn new(
         cfg: &Config,
         reg: &Registry,
         image: &Path,
         forced: Option<&str>,
+        windows: &[Arc<dyn ReadAt>],
     ) -> Result<Runner> {
         if !cfg.enabled {
             return Ok(Runner::InProcess);
@@ -232,6 +236,12 @@ impl Runner {
             Some(name) => reg.get(name).into_iter().collect(),
             None => reg.plugins().to_vec(),
         };
+        // A forced plugin is wanted whatever its magic says (its probe is
+        // skipped, not its mount).
+        let wanted: Vec<bool> = plugins
+            .iter()
+            .map(|p| forced.is_some() || windows.iter().any(|w| p.may_hold(&**w)))
+            .collect();
         let names = plugins
             .iter()
             .map(|p| p.name())
@@ -243,28 +253,35 @@ impl Runner {
             what,
         };
         let exe = find_worker(cfg.worker.as_deref(), &plugins).map_err(fail)?;
+        let first = wanted.iter().position(|&w| w);
         let session = Session {
             cfg: cfg.clone(),
             exe,
             plugins,
+            wanted: Mutex::new(wanted),
             current: Mutex::new(None),
             spawns: Mutex::new(0),
             probes: Mutex::new(Vec::new()),
         };
-        if !session.plugins.is_empty() {
+        if let Some(i) = first {
             session
-                .worker()
+                .worker_for(i)
                 .map_err(|e| fail(format!("cannot be sandboxed: {}", e.detail())))?;
         }
-        Ok(Runner::Sandbox(session))
+        Ok(Runner::Sandbox(Box::new(session)))
     }
 
-    /// Probes `devices` with `plugin` (0-100).
+    /// Probes `devices` with `plugin` (0-100). A plugin whose magic the
+    /// first device does not hold answers 0 without being asked (it
+    /// promised to).
     pub(crate) fn probe(
         &self,
         plugin: &Arc<Plugin>,
         devices: &[Arc<dyn ReadAt>],
     ) -> AbiResult<u32> {
+        if !devices.first().is_some_and(|d| plugin.may_hold(&**d)) {
+            return Ok(0);
+        }
         match self {
             Runner::InProcess => probe_in_process(plugin, devices),
             Runner::Sandbox(s) => s.probe(plugin, devices),
@@ -290,6 +307,8 @@ pub(crate) struct Session {
     cfg: Config,
     exe: PathBuf,
     plugins: Vec<Arc<Plugin>>,
+    /// Which of `plugins` a new worker loads.
+    wanted: Mutex<Vec<bool>>,
     current: Mutex<Option<Arc<Worker>>>,
     spawns: Mutex<u32>,
     /// Probe answers so far: the root choice and the mount probe the same
@@ -299,7 +318,7 @@ pub(crate) struct Session {
 }
 
 /// One remembered probe: plugin index, devices, answer.
-type ProbeMemo = (u16, Vec<Arc<dyn ReadAt>>, AbiResult<u32>);
+type ProbeMemo = (usize, Vec<Arc<dyn ReadAt>>, AbiResult<u32>);
 
 fn same_devices(a: &[Arc<dyn ReadAt>], b: &[Arc<dyn ReadAt>]) -> bool {
     a.len() == b.len()
@@ -309,11 +328,19 @@ fn same_devices(a: &[Arc<dyn ReadAt>], b: &[Arc<dyn ReadAt>]) -> bool {
 }
 
 impl Session {
-    /// The live worker, starting a new one if there is none or it died.
-    fn worker(&self) -> AbiResult<Arc<Worker>> {
+    /// A live worker that has plugin `idx` loaded, and the plugin's index
+    /// in it: the current one, or a new one (if there is none, it died, or
+    /// it lacks the plugin; mounts keep the worker they were made in).
+    fn worker_for(&self, idx: usize) -> AbiResult<(Arc<Worker>, u16)> {
+        let plugin = self
+            .plugins
+            .get(idx)
+            .ok_or_else(|| AbiError::invalid("plugin not in the sandbox"))?;
         let mut cur = self.current.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(w) = cur.as_ref().filter(|w| !w.has_failed()) {
-            return Ok(w.clone());
+        if let Some(w) = cur.as_ref().filter(|w| !w.has_failed())
+            && let Some(local) = w.index_of(plugin.name())
+        {
+            return Ok((w.clone(), local));
         }
         *cur = None;
         let mut spawns = self.spawns.lock().unwrap_or_else(|p| p.into_inner());
@@ -323,16 +350,30 @@ impl Session {
             )));
         }
         *spawns += 1;
-        let w = Arc::new(Worker::spawn(&self.exe, &self.plugins, &self.cfg)?);
+        let load: Vec<Arc<Plugin>> = {
+            let mut wanted = self.wanted.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(w) = wanted.get_mut(idx) {
+                *w = true;
+            }
+            self.plugins
+                .iter()
+                .zip(wanted.iter())
+                .filter(|(_, w)| **w)
+                .map(|(p, _)| p.clone())
+                .collect()
+        };
+        let w = Arc::new(Worker::spawn(&self.exe, &load, &self.cfg)?);
+        let local = w
+            .index_of(plugin.name())
+            .ok_or_else(|| AbiError::invalid("plugin not in the sandbox"))?;
         *cur = Some(w.clone());
-        Ok(w)
+        Ok((w, local))
     }
 
-    fn index(&self, plugin: &Plugin) -> AbiResult<u16> {
+    fn index(&self, plugin: &Plugin) -> AbiResult<usize> {
         self.plugins
             .iter()
             .position(|p| p.name() == plugin.name())
-            .and_then(|i| u16::try_from(i).ok())
             .ok_or_else(|| {
                 AbiError::invalid(format!("plugin {} not in the sandbox", plugin.name()))
             })
@@ -349,7 +390,8 @@ impl Session {
         if let Some(r) = memo(&self.probes.lock().unwrap_or_else(|p| p.into_inner())) {
             return r;
         }
-        let r = self.worker()?.probe(plugin.name(), idx, devices);
+        let (w, local) = self.worker_for(idx)?;
+        let r = w.probe(plugin.name(), local, devices);
         let mut probes = self.probes.lock().unwrap_or_else(|p| p.into_inner());
         if probes.len() < 4096 {
             probes.push((idx, devices.to_vec(), r.clone()));
@@ -363,9 +405,8 @@ impl Session {
         devices: &[Arc<dyn ReadAt>],
         options: &[u8],
     ) -> AbiResult<SandboxMount> {
-        let idx = self.index(plugin)?;
-        let w = self.worker()?;
-        let (handle, slots) = w.mount(plugin.name(), idx, devices, options)?;
+        let (w, local) = self.worker_for(self.index(plugin)?)?;
+        let (handle, slots) = w.mount(plugin.name(), local, devices, options)?;
         Ok(SandboxMount {
             worker: w,
             handle,

@@ -51,6 +51,8 @@ struct Io {
 pub(crate) struct Worker {
     io: Mutex<Io>,
     timeout: Duration,
+    /// Names of the plugins it was started with, in its order.
+    plugins: Vec<String>,
 }
 
 impl Drop for Worker {
@@ -382,7 +384,16 @@ impl Worker {
         Ok(Worker {
             io: Mutex::new(io),
             timeout: cfg.timeout,
+            plugins: plugins.iter().map(|p| p.name().to_owned()).collect(),
         })
+    }
+
+    /// The index of plugin `name` in this worker, if it was started with it.
+    pub(crate) fn index_of(&self, name: &str) -> Option<u16> {
+        self.plugins
+            .iter()
+            .position(|n| n == name)
+            .and_then(|i| u16::try_from(i).ok())
     }
 
     /// Whether the worker has failed (is dead).

@@ -28,7 +28,57 @@ pub const PLUGIN_MAGIC: u64 = u64::from_le_bytes(*b"FSIMGPLG");
 /// ABI major version: a core refuses plugins with another major.
 pub const ABI_MAJOR: u32 = 1;
 /// ABI minor version: appended optional entries bump it.
-pub const ABI_MINOR: u32 = 0;
+/// 1.1 added [`PluginVtable::magics`].
+pub const ABI_MINOR: u32 = 1;
+
+/// Longest magic a [`RawMagic`] holds.
+pub const MAGIC_MAX_LEN: usize = 16;
+/// Most magics a plugin may declare; a longer list is ignored (the plugin
+/// is then always probed).
+pub const MAX_MAGICS: usize = 64;
+
+/// One place a filesystem's magic number may lie (ABI 1.1): `bytes[..len]`
+/// at byte `offset` of the first device. As with libblkid's magic tables,
+/// the core need not probe a plugin (nor load it into a sandbox worker)
+/// when none of its magics is there.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RawMagic {
+    /// Byte offset on the first device.
+    pub offset: u64,
+    /// Bytes of `bytes` that count, 1 to [`MAGIC_MAX_LEN`].
+    pub len: u32,
+    /// Zero. The core treats an entry with flags it does not know as
+    /// always matching.
+    pub flags: u32,
+    /// The magic, zero-padded.
+    pub bytes: [u8; MAGIC_MAX_LEN],
+}
+
+impl RawMagic {
+    /// `magic` at `offset`. Longer than [`MAGIC_MAX_LEN`] or empty fails to
+    /// compile when used in a constant.
+    pub const fn new(offset: u64, magic: &[u8]) -> RawMagic {
+        assert!(!magic.is_empty() && magic.len() <= MAGIC_MAX_LEN);
+        let mut bytes = [0u8; MAGIC_MAX_LEN];
+        let mut i = 0;
+        while i < magic.len() {
+            bytes[i] = magic[i];
+            i += 1;
+        }
+        RawMagic {
+            offset,
+            len: magic.len() as u32,
+            flags: 0,
+            bytes,
+        }
+    }
+
+    /// The bytes that count (empty if `len` is out of range).
+    pub fn magic(&self) -> &[u8] {
+        self.bytes.get(..self.len as usize).unwrap_or(&[])
+    }
+}
 
 /// Bytes of message an error carries across the ABI.
 pub const ERROR_MSG_LEN: usize = 480;
@@ -288,6 +338,15 @@ pub struct PluginVtable {
             err: *mut RawError,
         ) -> u32,
     >,
+
+    // ABI 1.1.
+    /// Static array of the places the filesystem's magic may lie, or null.
+    /// A plugin that declares magics promises that `probe` answers 0 when
+    /// none of them matches the first device, so the core skips the probe
+    /// then. Null (or `nmagics` 0): always probed.
+    pub magics: *const RawMagic,
+    /// Entries in `magics`, at most [`MAX_MAGICS`].
+    pub nmagics: usize,
 }
 
 // SAFETY: the vtable is immutable static data (function pointers and pointers

@@ -64,6 +64,10 @@ pub trait Filesystem: Send + Sync + Sized + 'static {
     const NAME: &'static CStr;
     /// Plugin version.
     const VERSION: &'static CStr = c"0.1.0";
+    /// Where the filesystem's magic may lie on the first device. Declaring
+    /// them is a promise: [`Filesystem::probe`] answers 0 whenever none
+    /// matches, so the core may skip it. Empty: always probed.
+    const MAGICS: &'static [raw::RawMagic] = &[];
 
     /// Cheap recognition: 0 = not this filesystem, 100 = certain.
     fn probe(devices: &[Device]) -> Result<u32>;
@@ -705,6 +709,12 @@ pub const fn vtable<F: Filesystem>() -> raw::PluginVtable {
         extents: Some(extents_glue::<F>),
         bootstring: Some(bootstring_glue::<F>),
         label: Some(label_glue::<F>),
+        magics: if F::MAGICS.is_empty() {
+            std::ptr::null()
+        } else {
+            F::MAGICS.as_ptr()
+        },
+        nmagics: F::MAGICS.len(),
     }
 }
 

@@ -23,6 +23,7 @@ mod map;
 mod superblock;
 mod volume;
 
+use fsimage_abi::raw::RawMagic;
 use fsimage_abi::{
     Device, DirSink, Error, Extent, ExtentKind, ExtentSink, FileKind, Filesystem, ReadAt, Result,
     Stat,
@@ -163,6 +164,13 @@ impl Ext2Fs {
 
 impl Filesystem for Ext2Fs {
     const NAME: &'static CStr = c"ext2";
+
+    // s_magic; the probe reads it through `read_superblock`.
+    const MAGICS: &'static [RawMagic] = &[RawMagic::new(
+        superblock::SUPERBLOCK_OFFSET
+            + std::mem::offset_of!(superblock::Ext4SuperBlock, s_magic) as u64,
+        &superblock::EXT2_SUPER_MAGIC.to_le_bytes(),
+    )];
 
     fn probe(devices: &[Device]) -> Result<u32> {
         let Some(dev) = devices.first() else {

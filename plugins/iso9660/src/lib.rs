@@ -42,6 +42,7 @@ mod time;
 mod zisofs;
 
 use dir::Record;
+use fsimage_abi::raw::RawMagic;
 use fsimage_abi::{
     Device, DirSink, Error, Extent, ExtentKind, ExtentSink, FileKind, Filesystem, ReadAt, Result,
     Stat,
@@ -789,6 +790,12 @@ fn parse_options(options: &[u8]) -> Result<(bool, bool)> {
 
 impl Filesystem for Iso9660Fs {
     const NAME: &'static CStr = c"iso9660";
+
+    // "CD001" of the first volume descriptor (ECMA-119 8.1.2).
+    const MAGICS: &'static [RawMagic] = &[RawMagic::new(
+        VDS_OFFSET + std::mem::offset_of!(VolumeDescriptor, standard_identifier) as u64,
+        STANDARD_ID,
+    )];
 
     fn probe(devices: &[Device]) -> Result<u32> {
         let Some(dev) = devices.first() else {

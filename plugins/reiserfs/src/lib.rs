@@ -25,6 +25,7 @@ mod ondisk;
 mod superblock;
 mod tree;
 
+use fsimage_abi::raw::RawMagic;
 use fsimage_abi::{
     Device, DirSink, Error, Extent, ExtentKind, ExtentSink, FileKind, Filesystem, ReadAt, Result,
     Stat,
@@ -418,6 +419,8 @@ impl Coalesce<'_> {
 
 impl Filesystem for ReiserFs {
     const NAME: &'static CStr = c"reiserfs";
+
+    const MAGICS: &'static [RawMagic] = &superblock::MAGICS;
 
     fn probe(devices: &[Device]) -> Result<u32> {
         let Some(dev) = devices.first() else {

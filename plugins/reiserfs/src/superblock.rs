@@ -2,6 +2,7 @@
 
 use crate::limits::{MAX_BLOCK_SIZE, MAX_HEIGHT, MIN_BLOCK_SIZE};
 use crate::ondisk::SuperBlock;
+use fsimage_abi::raw::RawMagic;
 use fsimage_abi::{Error, ReadAt, Result};
 use zerocopy::FromBytes;
 
@@ -9,6 +10,15 @@ use zerocopy::FromBytes;
 pub const SB_OFFSET: u64 = 64 * 1024;
 /// REISERFS_OLD_DISK_OFFSET_IN_BYTES (3.5.0 - 3.5.10).
 pub const OLD_SB_OFFSET: u64 = 8 * 1024;
+/// The prefix all three s_magic strings share, at both superblock places:
+/// `find` looks nowhere else.
+pub const MAGICS: [RawMagic; 2] = {
+    let at = std::mem::offset_of!(SuperBlock, s_magic) as u64;
+    [
+        RawMagic::new(SB_OFFSET + at, b"ReIsEr"),
+        RawMagic::new(OLD_SB_OFFSET + at, b"ReIsEr"),
+    ]
+};
 /// Superblock bytes read.
 pub const SB_SIZE: usize = 204;
 

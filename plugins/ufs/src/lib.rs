@@ -16,6 +16,7 @@ mod ondisk;
 mod superblock;
 mod volume;
 
+use fsimage_abi::raw::RawMagic;
 use fsimage_abi::{
     Device, DirSink, Error, Extent, ExtentKind, ExtentSink, FileKind, Filesystem, ReadAt, Result,
     Stat,
@@ -111,6 +112,8 @@ impl UfsFs {
 
 impl Filesystem for UfsFs {
     const NAME: &'static CStr = c"ufs";
+
+    const MAGICS: &'static [RawMagic] = &superblock::MAGICS;
 
     fn probe(devices: &[Device]) -> Result<u32> {
         let Some(dev) = devices.first() else {

@@ -2,6 +2,7 @@
 
 use crate::limits::*;
 use crate::ondisk::{FS_MAGIC_OFFSET, FS_SIZE, Fs};
+use fsimage_abi::raw::RawMagic;
 use fsimage_abi::{Device, Error, ReadAt, Result};
 use zerocopy::byteorder::ByteOrder;
 use zerocopy::{BigEndian, FromBytes, LittleEndian};
@@ -13,6 +14,24 @@ pub const FS_UFS2_MAGIC: i32 = 0x1954_0119;
 /// SBLOCKSEARCH without SBLOCK_FLOPPY: SBLOCK_UFS2, SBLOCK_UFS1,
 /// SBLOCK_PIGGY, in FreeBSD's order.
 pub const SBLOCKSEARCH: [u64; 3] = [65536, 8192, 262144];
+/// fs_magic, UFS1 and UFS2, in either byte order, at every SBLOCKSEARCH
+/// place: `find` looks nowhere else.
+pub const MAGICS: [RawMagic; 12] = {
+    let kinds = [
+        FS_UFS1_MAGIC.to_le_bytes(),
+        FS_UFS1_MAGIC.to_be_bytes(),
+        FS_UFS2_MAGIC.to_le_bytes(),
+        FS_UFS2_MAGIC.to_be_bytes(),
+    ];
+    let mut out = [RawMagic::new(0, &[0]); 12];
+    let mut i = 0;
+    while i < out.len() {
+        let at = SBLOCKSEARCH[i / kinds.len()] + FS_MAGIC_OFFSET as u64;
+        out[i] = RawMagic::new(at, &kinds[i % kinds.len()]);
+        i += 1;
+    }
+    out
+};
 /// FS_44INODEFMT: 4.4BSD inodes and directories (with d_type).
 const FS_44INODEFMT: i32 = 2;
 

@@ -26,6 +26,7 @@ pub mod zap;
 mod znode;
 
 use dnode::{Dnode, Objset};
+use fsimage_abi::raw::RawMagic;
 use fsimage_abi::{
     Device, DirSink, Error, Extent, ExtentKind, ExtentSink, FileKind, Filesystem, Result, Stat,
     Timespec,
@@ -379,6 +380,8 @@ fn ts(t: [u64; 2]) -> Timespec {
 
 impl Filesystem for ZfsFs {
     const NAME: &'static CStr = c"zfs";
+
+    const MAGICS: &'static [RawMagic] = &pool::MAGICS;
 
     fn probe(devices: &[Device]) -> Result<u32> {
         let Some(dev) = devices.first() else {

@@ -12,6 +12,7 @@ use crate::limits::{
 use crate::nvlist::{self, NvList};
 use crate::ondisk::{uberblock_t, zio_eck_t};
 use crate::raidz;
+use fsimage_abi::raw::RawMagic;
 use fsimage_abi::{Device, Error, ReadAt, Result};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -24,6 +25,16 @@ pub const LABEL_SIZE: u64 = 256 << 10;
 pub const LABEL_START: u64 = 4 << 20;
 /// Offset of the packed nvlist in a label (after blank and boot header).
 const VDEV_PHYS_OFFSET: u64 = 16 << 10;
+/// How a label's packed nvlist begins (nvpair.h): NV_ENCODE_XDR, the
+/// writer's byte order (1 little, 0 big), two zero bytes, XDR NV_VERSION 0.
+const LABEL_NV_HEADERS: [[u8; 8]; 2] = [[1, 1, 0, 0, 0, 0, 0, 0], [1, 0, 0, 0, 0, 0, 0, 0]];
+/// Those headers in the two front labels: `probe` looks nowhere else.
+pub const MAGICS: [RawMagic; 4] = [
+    RawMagic::new(VDEV_PHYS_OFFSET, &LABEL_NV_HEADERS[0]),
+    RawMagic::new(VDEV_PHYS_OFFSET, &LABEL_NV_HEADERS[1]),
+    RawMagic::new(LABEL_SIZE + VDEV_PHYS_OFFSET, &LABEL_NV_HEADERS[0]),
+    RawMagic::new(LABEL_SIZE + VDEV_PHYS_OFFSET, &LABEL_NV_HEADERS[1]),
+];
 /// Offset and size of the uberblock ring in a label.
 const UB_RING_OFFSET: u64 = 128 << 10;
 const UB_RING_SIZE: u64 = 128 << 10;
@@ -152,9 +163,17 @@ fn read_label(dev: &Device, off: u64, verify: bool) -> Label {
     l
 }
 
-/// Cheap recognition: does any label of `dev` hold a valid uberblock?
+/// Cheap recognition: does a front label of `dev` hold an nvlist header
+/// and a valid uberblock? (A pool whose front labels are both gone is not
+/// recognised, though its back labels may be whole.)
 pub fn probe(dev: &Device) -> bool {
     label_offsets(dev.size()).into_iter().take(2).any(|off| {
+        let mut hdr = [0u8; 8];
+        if dev.read_exact_at(off + VDEV_PHYS_OFFSET, &mut hdr).is_err()
+            || !LABEL_NV_HEADERS.contains(&hdr)
+        {
+            return false;
+        }
         let mut l = Label {
             nv: None,
             ubs: Vec::new(),
