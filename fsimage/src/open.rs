@@ -108,6 +108,7 @@ impl OpenOptions {
     /// Opens `image` and mounts the filesystem chosen by these options.
     pub fn open(&self, image: impl AsRef<Path>) -> Result<Filesystem> {
         let image = image.as_ref();
+        let pre = crate::sandbox::prestart(&self.sandbox);
         let reg = self.load_registry()?;
         let file = open_image(image)?;
         let explicit = match self.offset {
@@ -125,7 +126,14 @@ impl OpenOptions {
             Some((_, w)) => vec![w.clone()],
             None => probe_windows(&file, disk::parse(&*file).ok().as_ref()),
         };
-        let runner = Runner::new(&self.sandbox, &reg, image, self.fs.as_deref(), &windows)?;
+        let runner = Runner::new(
+            &self.sandbox,
+            &reg,
+            image,
+            self.fs.as_deref(),
+            &windows,
+            pre,
+        )?;
         let chosen = if let Some((off, window)) = explicit {
             Chosen {
                 window,
@@ -173,6 +181,7 @@ impl OpenOptions {
     /// options say) and which one the root choice picks.
     pub fn partitions(&self, image: impl AsRef<Path>) -> Result<PartitionReport> {
         let image = image.as_ref();
+        let pre = crate::sandbox::prestart(&self.sandbox);
         let reg = self.load_registry()?;
         let file = open_image(image)?;
         let disk_err = |source| Error::Disk {
@@ -181,7 +190,14 @@ impl OpenOptions {
         };
         let layout = disk::parse(&*file).map_err(disk_err)?;
         let windows = probe_windows(&file, Some(&layout));
-        let runner = Runner::new(&self.sandbox, &reg, image, self.fs.as_deref(), &windows)?;
+        let runner = Runner::new(
+            &self.sandbox,
+            &reg,
+            image,
+            self.fs.as_deref(),
+            &windows,
+            pre,
+        )?;
         let mut fs: Vec<(String, Option<String>)> = Vec::new();
         let mut probe = |p: &disk::Partition| -> Option<String> {
             if let Some((_, f)) = fs.iter().find(|(id, _)| *id == p.id) {

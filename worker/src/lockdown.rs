@@ -1,10 +1,13 @@
-//! Locking the worker down after its plugins are loaded and before it reads
-//! a byte of any image. Every measure that cannot be applied is returned as
-//! a note (sent to the host in READY), never silently assumed.
+//! Locking the worker down before it reads a byte of any image, in two
+//! steps: [`prepare`] (namespaces, building the seccomp program) runs while
+//! the host still decides which plugins to send; [`finish`] (the chroot,
+//! dropping root, rlimits, applying the filter) runs once they are loaded.
+//! Every measure that cannot be applied is returned as a note (sent to the
+//! host in READY), never silently assumed.
 //!
 //! Order matters: namespaces and the chroot need privileges that dropping
 //! the uid removes; rlimits and the seccomp filter come last because they
-//! forbid the very calls the earlier steps make.
+//! forbid the very calls the earlier steps make (loading plugins too).
 
 use crate::Args;
 
@@ -50,23 +53,53 @@ pub fn close_inherited_fds() {
     }
 }
 
-/// Applies every measure it can; returns what could not be applied.
-pub fn lock_down(args: &Args) -> Vec<String> {
-    let mut notes = Vec::new();
+/// What [`prepare`] set up for [`finish`].
+pub struct Prepared {
+    was_root: bool,
+    /// A private mount namespace to build the empty root in.
+    #[cfg(target_os = "linux")]
+    can_mount: bool,
+    /// The compiled seccomp program.
+    #[cfg(target_os = "linux")]
+    filter: Option<seccompiler::BpfProgram>,
+}
+
+/// The first half: namespaces and the seccomp program. Files can still be
+/// opened afterwards (the plugins are loaded next).
+pub fn prepare(notes: &mut Vec<String>) -> Prepared {
     let was_root = rustix::process::geteuid().is_root();
     #[cfg(target_os = "linux")]
-    linux::namespaces_and_chroot(was_root, &mut notes);
-    #[cfg(not(target_os = "linux"))]
-    notes.push("namespaces and chroot: not available on this platform".to_owned());
-    if was_root {
-        drop_root(&mut notes);
+    {
+        let can_mount = linux::namespaces(was_root, notes);
+        let filter = linux::compile_seccomp(notes);
+        Prepared {
+            was_root,
+            can_mount,
+            filter,
+        }
     }
-    set_rlimits(args, &mut notes);
+    #[cfg(not(target_os = "linux"))]
+    {
+        notes.push("namespaces and chroot: not available on this platform".to_owned());
+        Prepared { was_root }
+    }
+}
+
+/// The second half, once the plugins are loaded: the chroot, dropping
+/// root, rlimits and the seccomp filter.
+pub fn finish(args: &Args, prepared: Prepared, notes: &mut Vec<String>) {
     #[cfg(target_os = "linux")]
-    linux::seccomp(&mut notes);
+    if prepared.can_mount {
+        linux::chroot_empty(notes);
+    }
+    if prepared.was_root {
+        drop_root(notes);
+    }
+    set_rlimits(args, notes);
+    #[cfg(target_os = "linux")]
+    linux::apply_seccomp(prepared.filter, notes);
     #[cfg(not(target_os = "linux"))]
     notes.push("no-new-privs and seccomp: not available on this platform".to_owned());
-    notes
 }
 
 fn drop_root(notes: &mut Vec<String>) {
@@ -142,7 +175,9 @@ mod linux {
     /// namespace only) to serve as the chroot; the first that works is used.
     const CHROOT_MOUNT_POINTS: &[&str] = &["/tmp", "/mnt", "/proc", "/dev"];
 
-    pub fn namespaces_and_chroot(was_root: bool, notes: &mut Vec<String>) {
+    /// New user (when not root), mount, network, IPC and UTS namespaces;
+    /// says whether the mount namespace is private enough to mount in.
+    pub fn namespaces(was_root: bool, notes: &mut Vec<String>) -> bool {
         let mut can_mount = was_root;
         if !was_root {
             // SAFETY: no FILES flag: the descriptor table is not unshared,
@@ -168,7 +203,7 @@ mod linux {
         }
         if !can_mount {
             notes.push("chroot: no private mount namespace to build an empty root in".to_owned());
-            return;
+            return false;
         }
         // Our mounts must not propagate back to the host's namespace.
         if let Err(e) = mount_change(
@@ -176,8 +211,14 @@ mod linux {
             MountPropagationFlags::PRIVATE | MountPropagationFlags::REC,
         ) {
             notes.push(format!("chroot: making mounts private: {e}"));
-            return;
+            return false;
         }
+        true
+    }
+
+    /// Mounts an empty read-only tmpfs (in our own mount namespace) and
+    /// makes it the root.
+    pub fn chroot_empty(notes: &mut Vec<String>) {
         let flags =
             MountFlags::RDONLY | MountFlags::NOSUID | MountFlags::NODEV | MountFlags::NOEXEC;
         let mut last = String::new();
@@ -280,12 +321,8 @@ mod linux {
         r
     }
 
-    pub fn seccomp(notes: &mut Vec<String>) {
-        if let Err(e) =
-            rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable)
-        {
-            notes.push(format!("PR_SET_DUMPABLE: {e}"));
-        }
+    /// Builds the allowlist program (its only input is our own pid).
+    pub fn compile_seccomp(notes: &mut Vec<String>) -> Option<seccompiler::BpfProgram> {
         let arch = match std::env::consts::ARCH.try_into() {
             Ok(a) => a,
             Err(_) => {
@@ -293,8 +330,7 @@ mod linux {
                     "seccomp: architecture {} not supported",
                     std::env::consts::ARCH
                 ));
-                set_no_new_privs(notes);
-                return;
+                return None;
             }
         };
         let prog = SeccompFilter::new(
@@ -305,17 +341,30 @@ mod linux {
         )
         .and_then(seccompiler::BpfProgram::try_from);
         match prog {
+            Ok(p) => Some(p),
+            Err(e) => {
+                notes.push(format!("seccomp: cannot build the filter: {e}"));
+                None
+            }
+        }
+    }
+
+    /// Not dumpable, then the filter (or, without one, no-new-privs alone).
+    pub fn apply_seccomp(filter: Option<seccompiler::BpfProgram>, notes: &mut Vec<String>) {
+        if let Err(e) =
+            rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable)
+        {
+            notes.push(format!("PR_SET_DUMPABLE: {e}"));
+        }
+        match filter {
             // apply_filter sets PR_SET_NO_NEW_PRIVS first.
-            Ok(p) => {
+            Some(p) => {
                 if let Err(e) = seccompiler::apply_filter(&p) {
                     notes.push(format!("seccomp: {e}"));
                     set_no_new_privs(notes);
                 }
             }
-            Err(e) => {
-                notes.push(format!("seccomp: cannot build the filter: {e}"));
-                set_no_new_privs(notes);
-            }
+            None => set_no_new_privs(notes),
         }
     }
 

@@ -3,20 +3,21 @@
 //! Started by the fsimage core (see `fsimage::sandbox`), never by hand:
 //!
 //! ```text
-//! fsimage-worker [--debug] [--memory BYTES] [--cpu SECONDS] --plugin PATH...
+//! fsimage-worker [--debug] [--memory BYTES] [--cpu SECONDS]
 //! ```
 //!
 //! Standard input is one end of a `SOCK_STREAM` socket pair to the host; the
 //! worker speaks `fsimage::sandbox::protocol` on it. It holds no image
 //! descriptor: every byte a plugin reads is asked of the host. It closes
-//! every other inherited descriptor, loads the plugins, locks itself down
-//! (see [`lockdown`]), reports READY with what could not be applied, and
-//! serves requests until the host closes the socket.
+//! every other inherited descriptor, enters its namespaces and builds its
+//! seccomp program while the host is still deciding which plugins it needs,
+//! then loads the plugins the host's LOAD names, finishes locking itself
+//! down (see [`lockdown`]), reports READY with what could not be applied,
+//! and serves requests until the host closes the socket.
 
 mod lockdown;
 mod serve;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Command-line settings.
@@ -28,8 +29,6 @@ pub struct Args {
     pub memory: u64,
     /// RLIMIT_CPU in seconds.
     pub cpu: u64,
-    /// Plugin files, in the host's order.
-    pub plugins: Vec<PathBuf>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -37,7 +36,6 @@ fn parse_args() -> Result<Args, String> {
         debug: false,
         memory: 1 << 30,
         cpu: 120,
-        plugins: Vec::new(),
     };
     let mut it = std::env::args_os().skip(1);
     while let Some(arg) = it.next() {
@@ -56,7 +54,6 @@ fn parse_args() -> Result<Args, String> {
                     .and_then(|s| s.parse().ok())
                     .ok_or("--cpu: not a number")?
             }
-            Some("--plugin") => a.plugins.push(PathBuf::from(value("--plugin")?)),
             _ => return Err(format!("unknown argument {}", arg.to_string_lossy())),
         }
     }
@@ -81,9 +78,21 @@ fn main() -> ExitCode {
         // environment for RUST_BACKTRACE after lock-down).
         std::panic::set_hook(Box::new(|_| {}));
     }
-    // Plugins first: loading them opens files, which lock-down forbids.
-    let plugins: Vec<_> = args
-        .plugins
+    // Namespaces and the seccomp program first: they overlap the host's
+    // work until it sends LOAD.
+    let mut notes = Vec::new();
+    let prepared = lockdown::prepare(&mut notes);
+    let paths = match serve::read_load() {
+        Ok(p) => p,
+        Err(e) => {
+            if args.debug {
+                eprintln!("fsimage-worker: waiting for LOAD: {e}");
+            }
+            return ExitCode::from(3);
+        }
+    };
+    // Plugins next: loading them opens files, which lock-down forbids.
+    let plugins: Vec<_> = paths
         .iter()
         .map(|p| match fsimage::plugin::Plugin::load(p) {
             Ok(pl) => Some(std::sync::Arc::new(pl)),
@@ -95,7 +104,7 @@ fn main() -> ExitCode {
             }
         })
         .collect();
-    let notes = lockdown::lock_down(&args);
+    lockdown::finish(&args, prepared, &mut notes);
     if args.debug {
         for n in &notes {
             eprintln!("fsimage-worker: not applied: {n}");

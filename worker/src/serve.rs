@@ -60,6 +60,17 @@ fn read_frame() -> std::io::Result<Vec<u8>> {
     Ok(body)
 }
 
+/// Waits for the host's LOAD: the plugin files to load.
+pub fn read_load() -> std::io::Result<Vec<std::path::PathBuf>> {
+    use std::os::unix::ffi::OsStrExt;
+    let body = read_frame()?;
+    let paths = protocol::decode_load(&body).map_err(std::io::Error::other)?;
+    Ok(paths
+        .into_iter()
+        .map(|p| std::path::PathBuf::from(std::ffi::OsStr::from_bytes(p)))
+        .collect())
+}
+
 /// Bytes fetched from the host per cached block.
 const BLOCK: u64 = 64 * 1024;
 /// Blocks cached per device (4 MiB).

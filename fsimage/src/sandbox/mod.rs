@@ -5,18 +5,21 @@
 //! parsing code. Each opened image gets one worker process,
 //! `fsimage-worker`, that loads the plugins, locks itself down, and answers
 //! the probes of the root choice and then the calls of the mount, over a
-//! socket ([`protocol`]). The host side is a second implementation of
+//! socket ([`protocol`]). The worker is started first thing in an open, so
+//! its exec and namespaces overlap the host loading plugins and reading the
+//! partition table; it then loads only the plugins whose magic (ABI 1.1)
+//! the image or one of its partitions holds. The host side is a second implementation of
 //! [`crate::plugin::Mount`], so everything above it (path walking, symlinks,
 //! the fast data path) is shared with in-process mounts.
 //!
 //! # What the worker gets
 //! Only one end of a socket pair (as its standard input), standard output
 //! and error on `/dev/null` (error inherited in debug mode), an empty
-//! environment, and the plugin paths on its command line. It holds **no
-//! image descriptor**: every byte a plugin reads is asked of the host
+//! environment, and the plugin paths in its first message (LOAD). It holds
+//! **no image descriptor**: every byte a plugin reads is asked of the host
 //! (`SOURCE_READ`), which reads it through the device's window, so a worker
-//! can never see past its partition. It loads the plugins first, then locks
-//! itself down before it asks for a single byte.
+//! can never see past its partition. It enters its namespaces, loads the
+//! plugins, then locks itself down before it asks for a single byte.
 //!
 //! Plain file data does not pass through the worker at all: the worker
 //! returns the file's extent map, the host checks it against the window
@@ -88,7 +91,7 @@ use protocol::{Reply, Request};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-pub(crate) use worker::Worker;
+pub(crate) use worker::{Starting, Worker};
 
 /// Workers one open may start (the first, plus replacements for workers
 /// that crashed or timed out while probing).
@@ -210,6 +213,18 @@ pub fn find_worker(explicit: Option<&Path>, plugins: &[Arc<Plugin>]) -> Result<P
     ))
 }
 
+/// Starts a worker before the open knows which plugins it needs (see
+/// [`Starting`]), if the sandbox is on and a worker is found without
+/// looking next to the plugins. Any failure is left for [`Runner::new`]
+/// to find again and report.
+pub(crate) fn prestart(cfg: &Config) -> Option<Starting> {
+    if !cfg.enabled {
+        return None;
+    }
+    let exe = find_worker(cfg.worker.as_deref(), &[]).ok()?;
+    Worker::start(&exe, cfg).ok()
+}
+
 /// How an open runs plugins: in this process, or in sandbox workers.
 pub(crate) enum Runner {
     InProcess,
@@ -222,12 +237,14 @@ impl Runner {
     /// each partition): the worker loads only the plugins whose magic one
     /// of them holds, and starts right away, so a missing or broken worker
     /// is reported as such. A plugin found wanted later starts a new one.
+    /// `pre` is a worker [`prestart`]ed for this open.
     pub(crate) fn new(
         cfg: &Config,
         reg: &Registry,
         image: &Path,
         forced: Option<&str>,
         windows: &[Arc<dyn ReadAt>],
+        pre: Option<Starting>,
     ) -> Result<Runner> {
         if !cfg.enabled {
             return Ok(Runner::InProcess);
@@ -254,9 +271,12 @@ impl Runner {
         };
         let exe = find_worker(cfg.worker.as_deref(), &plugins).map_err(fail)?;
         let first = wanted.iter().position(|&w| w);
+        // Unused (nothing to load) or another executable: killed here.
+        let pre = pre.filter(|s| first.is_some() && s.exe() == exe);
         let session = Session {
             cfg: cfg.clone(),
             exe,
+            pre: Mutex::new(pre),
             plugins,
             wanted: Mutex::new(wanted),
             current: Mutex::new(None),
@@ -306,6 +326,8 @@ impl Runner {
 pub(crate) struct Session {
     cfg: Config,
     exe: PathBuf,
+    /// A started worker waiting for its plugins, used by the first spawn.
+    pre: Mutex<Option<Starting>>,
     plugins: Vec<Arc<Plugin>>,
     /// Which of `plugins` a new worker loads.
     wanted: Mutex<Vec<bool>>,
@@ -362,7 +384,11 @@ impl Session {
                 .map(|(p, _)| p.clone())
                 .collect()
         };
-        let w = Arc::new(Worker::spawn(&self.exe, &load, &self.cfg)?);
+        let pre = self.pre.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let w = Arc::new(match pre {
+            Some(s) => s.load(&load, &self.cfg)?,
+            None => Worker::spawn(&self.exe, &load, &self.cfg)?,
+        });
         let local = w
             .index_of(plugin.name())
             .ok_or_else(|| AbiError::invalid("plugin not in the sandbox"))?;

@@ -16,6 +16,7 @@
 //! # Host → worker
 //! | kind | name        | payload |
 //! |------|-------------|---------|
+//! | 0x20 | LOAD        | nplugins:u16 (len:u16 path)*nplugins (first frame, once) |
 //! | 1    | PROBE       | plugin:u16 ndev:u16 dev*ndev |
 //! | 2    | MOUNT       | plugin:u16 ndev:u16 dev*ndev options.. |
 //! | 3    | UNMOUNT     | handle:u32 |
@@ -92,6 +93,14 @@ pub enum Op {
     Label = 12,
 }
 
+/// Host → worker, first frame: the plugin files to load. The worker is
+/// started before the host knows which plugins an image needs, so its
+/// exec and namespaces overlap the host's own work.
+pub const K_LOAD: u8 = 0x20;
+/// Most plugins one worker loads.
+pub const MAX_PLUGINS: usize = 256;
+/// Longest plugin path in a LOAD.
+pub const MAX_PATH: usize = 4096;
 /// Host → worker: the bytes a SOURCE_READ asked for.
 pub const K_SOURCE_DATA: u8 = 0x40;
 /// Host → worker: a SOURCE_READ failed.
@@ -112,6 +121,48 @@ pub struct ProtocolError(pub String);
 
 fn violation<T>(msg: impl Into<String>) -> Result<T, ProtocolError> {
     Err(ProtocolError(msg.into()))
+}
+
+/// Encodes LOAD for the plugin files `paths` (as bytes).
+pub fn encode_load<'a>(
+    paths: impl ExactSizeIterator<Item = &'a [u8]>,
+) -> Result<Vec<u8>, ProtocolError> {
+    if paths.len() > MAX_PLUGINS {
+        return violation(format!("{} plugins (at most {MAX_PLUGINS})", paths.len()));
+    }
+    let mut f = Frame::new(K_LOAD).u16(paths.len() as u16);
+    for p in paths {
+        if p.len() > MAX_PATH {
+            return violation(format!(
+                "plugin path of {} bytes (at most {MAX_PATH})",
+                p.len()
+            ));
+        }
+        f = f.u16(p.len() as u16).bytes(p);
+    }
+    f.finish()
+}
+
+/// Decodes a LOAD frame body (kind byte included) into the plugin paths.
+pub fn decode_load(body: &[u8]) -> Result<Vec<&[u8]>, ProtocolError> {
+    let mut r = Reader::new(body);
+    if r.u8()? != K_LOAD {
+        return violation("expected LOAD");
+    }
+    let n = r.u16()? as usize;
+    if n > MAX_PLUGINS {
+        return violation(format!("{n} plugins (at most {MAX_PLUGINS})"));
+    }
+    let mut paths = Vec::with_capacity(n);
+    for _ in 0..n {
+        let len = r.u16()? as usize;
+        if len > MAX_PATH {
+            return violation(format!("plugin path of {len} bytes (at most {MAX_PATH})"));
+        }
+        paths.push(r.take(len)?);
+    }
+    r.end()?;
+    Ok(paths)
 }
 
 /// Checks a frame header, returning the body length it announces.
@@ -846,6 +897,21 @@ mod tests {
     }
 
     #[test]
+    fn load_round_trips_and_is_bounded() {
+        let paths: [&[u8]; 2] = [b"/usr/lib/fsimage/libfsimage_plugin_ext2.so", b""];
+        let f = encode_load(paths.iter().copied()).unwrap();
+        assert_eq!(decode_load(body(&f)).unwrap(), paths);
+        // Trailing bytes, a short path, another kind: refused.
+        let mut long = body(&f).to_vec();
+        long.push(0);
+        assert!(decode_load(&long).is_err());
+        assert!(decode_load(&body(&f)[..body(&f).len() - 1]).is_err());
+        assert!(decode_load(&[1, 0, 0]).is_err());
+        let huge = vec![0u8; MAX_PATH + 1];
+        assert!(encode_load(std::iter::once(huge.as_slice())).is_err());
+    }
+
+    #[test]
     fn stats_round_trip() {
         let mut s = Stat::new(12, FileKind::Symlink, 33);
         s.perm = 0o4755;
@@ -877,6 +943,7 @@ mod tests {
             }
             let _ = decode_worker_msg(&data);
             let _ = decode_request(&data);
+            let _ = decode_load(&data);
             if data.len() >= 4 {
                 let _ = decode_header([data[0], data[1], data[2], data[3]]);
             }

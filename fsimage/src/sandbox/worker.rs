@@ -55,17 +55,6 @@ pub(crate) struct Worker {
     plugins: Vec<String>,
 }
 
-impl Drop for Worker {
-    fn drop(&mut self) {
-        let io = self.io.get_mut().unwrap_or_else(|p| p.into_inner());
-        io.sock = None;
-        if let Some(mut c) = io.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
 /// `5 s`, `250 ms`.
 pub(crate) fn human(d: Duration) -> String {
     if d.subsec_millis() == 0 && d.as_secs() > 0 {
@@ -300,58 +289,41 @@ impl Io {
     }
 }
 
-impl Worker {
-    /// Starts a worker loading `plugins` and waits for it to say it is ready.
-    pub(crate) fn spawn(exe: &Path, plugins: &[Arc<Plugin>], cfg: &Config) -> AbiResult<Worker> {
+/// A worker process started but not yet told which plugins to load: its
+/// exec, namespaces and seccomp program get under way while the host still
+/// loads plugins and reads the partition table. Dropping it kills it.
+pub(crate) struct Starting {
+    io: Io,
+    exe: std::path::PathBuf,
+}
+
+impl Starting {
+    /// The executable it runs.
+    pub(crate) fn exe(&self) -> &Path {
+        &self.exe
+    }
+
+    /// Sends LOAD for `plugins` and waits for READY.
+    pub(crate) fn load(self, plugins: &[Arc<Plugin>], cfg: &Config) -> AbiResult<Worker> {
         let who = plugins
             .iter()
             .map(|p| p.name())
             .collect::<Vec<_>>()
             .join(",");
-        let (host, theirs) =
-            UnixStream::pair().map_err(|e| AbiError::Io(format!("sandbox: socketpair: {e}")))?;
-        let mut cmd = Command::new(exe);
-        cmd.arg("--memory")
-            .arg(cfg.memory_limit.to_string())
-            .arg("--cpu")
-            .arg(cfg.cpu_limit.to_string());
-        if cfg.debug {
-            cmd.arg("--debug");
-        }
-        for p in plugins {
-            cmd.arg("--plugin").arg(p.path());
-        }
-        cmd.stdin(Stdio::from(OwnedFd::from(theirs)))
-            .stdout(Stdio::null())
-            .stderr(if cfg.debug {
-                Stdio::inherit()
-            } else {
-                Stdio::null()
-            })
-            .env_clear()
-            .current_dir("/");
-        let child = cmd
-            .spawn()
-            .map_err(|e| AbiError::Io(format!("sandbox: cannot start {}: {e}", exe.display())));
-        // Close our copy of the worker's end now, so its death reads as EOF.
-        drop(cmd);
-        let child = child?;
-        let mut io = Io {
-            child: Some(child),
-            sock: Some(host),
-            failed: None,
-            slots: HashMap::new(),
-            next_slot: 0,
-            buf: Vec::new(),
-            scratch: Vec::new(),
-        };
+        let mut io = self.io;
         let deadline = Instant::now() + cfg.timeout;
-        let ready =
-            io.read_frame(deadline)
-                .and_then(|()| match protocol::decode_worker_msg(&io.buf)? {
-                    WorkerMsg::Ready { plugins, notes } => Ok((plugins, notes)),
-                    _ => Err(Fail::Protocol("expected READY".into())),
-                });
+        let ready = protocol::encode_load(
+            plugins
+                .iter()
+                .map(|p| p.path().as_os_str().as_encoded_bytes()),
+        )
+        .map_err(Fail::from)
+        .and_then(|f| io.send(&[&f], deadline))
+        .and_then(|()| io.read_frame(deadline))
+        .and_then(|()| match protocol::decode_worker_msg(&io.buf)? {
+            WorkerMsg::Ready { plugins, notes } => Ok((plugins, notes)),
+            _ => Err(Fail::Protocol("expected READY".into())),
+        });
         let (names, notes) = match ready {
             Ok(r) => r,
             Err(f) => {
@@ -386,6 +358,64 @@ impl Worker {
             timeout: cfg.timeout,
             plugins: plugins.iter().map(|p| p.name().to_owned()).collect(),
         })
+    }
+}
+
+impl Drop for Io {
+    fn drop(&mut self) {
+        self.sock = None;
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Worker {
+    /// Starts a worker process; see [`Starting`].
+    pub(crate) fn start(exe: &Path, cfg: &Config) -> AbiResult<Starting> {
+        let (host, theirs) =
+            UnixStream::pair().map_err(|e| AbiError::Io(format!("sandbox: socketpair: {e}")))?;
+        let mut cmd = Command::new(exe);
+        cmd.arg("--memory")
+            .arg(cfg.memory_limit.to_string())
+            .arg("--cpu")
+            .arg(cfg.cpu_limit.to_string());
+        if cfg.debug {
+            cmd.arg("--debug");
+        }
+        cmd.stdin(Stdio::from(OwnedFd::from(theirs)))
+            .stdout(Stdio::null())
+            .stderr(if cfg.debug {
+                Stdio::inherit()
+            } else {
+                Stdio::null()
+            })
+            .env_clear()
+            .current_dir("/");
+        let child = cmd
+            .spawn()
+            .map_err(|e| AbiError::Io(format!("sandbox: cannot start {}: {e}", exe.display())));
+        // Close our copy of the worker's end now, so its death reads as EOF.
+        drop(cmd);
+        let child = child?;
+        Ok(Starting {
+            io: Io {
+                child: Some(child),
+                sock: Some(host),
+                failed: None,
+                slots: HashMap::new(),
+                next_slot: 0,
+                buf: Vec::new(),
+                scratch: Vec::new(),
+            },
+            exe: exe.to_path_buf(),
+        })
+    }
+
+    /// Starts a worker loading `plugins` and waits for it to say it is ready.
+    pub(crate) fn spawn(exe: &Path, plugins: &[Arc<Plugin>], cfg: &Config) -> AbiResult<Worker> {
+        Self::start(exe, cfg)?.load(plugins, cfg)
     }
 
     /// The index of plugin `name` in this worker, if it was started with it.
