@@ -85,7 +85,29 @@ fn children() -> Vec<u32> {
     out
 }
 
+/// No worker left, not even a zombie, once the reaper thread has waited
+/// for the killed ones (their exit takes a moment).
+fn assert_no_workers() {
+    let until = Instant::now() + Duration::from_secs(5);
+    while !children().is_empty() && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    assert_eq!(
+        children(),
+        Vec::<u32>::new(),
+        "worker processes left behind"
+    );
+}
+
+/// This process's open descriptors. The first sandboxed open keeps one for
+/// good (the shared network namespace, when run as root), so one is done
+/// before the first count.
 fn fd_count() -> usize {
+    static WARM: std::sync::Once = std::sync::Once::new();
+    WARM.call_once(|| {
+        drop(open(&hostile_registry(), ""));
+        assert_no_workers();
+    });
     std::fs::read_dir("/proc/self/fd")
         .map(|r| r.count())
         .unwrap_or(0)
@@ -94,11 +116,7 @@ fn fd_count() -> usize {
 /// The host is healthy: no worker left (not even a zombie), no descriptor
 /// leaked, and the image opens and reads again.
 fn assert_healthy(reg: &Arc<Registry>, fds_before: usize) {
-    assert_eq!(
-        children(),
-        Vec::<u32>::new(),
-        "worker processes left behind"
-    );
+    assert_no_workers();
     assert_eq!(fd_count(), fds_before, "descriptors leaked");
     let fs = open(reg, "");
     assert_eq!(
@@ -106,7 +124,7 @@ fn assert_healthy(reg: &Arc<Registry>, fds_before: usize) {
         b"hello from the hostile plugin\n"
     );
     drop(fs);
-    assert_eq!(children(), Vec::<u32>::new());
+    assert_no_workers();
 }
 
 /// Triggers `cmd` by looking it up; returns the error text after checking
@@ -464,7 +482,7 @@ fn every_real_plugin_reads_every_fixture_the_same_sandboxed() {
     assert!(compared >= 10, "only {compared} fixtures mounted");
     // Which plugins were exercised (shown with --nocapture).
     eprintln!("compared {compared} fixtures, filesystems {types:?}");
-    assert_eq!(children(), Vec::<u32>::new());
+    assert_no_workers();
 }
 
 #[test]
@@ -495,7 +513,7 @@ fn a_crashing_probe_does_not_stop_the_other_plugins() {
     let data = fs.read(&e.path).unwrap();
     assert_eq!(Some(fsimage_testkit::sha256_hex(&data)), e.sha256);
     drop(fs);
-    assert_eq!(children(), Vec::<u32>::new());
+    assert_no_workers();
     assert_eq!(fd_count(), fds);
 }
 
@@ -575,4 +593,50 @@ fn endless_device_reads_hit_the_operation_budget() {
         fs.read("/hello").unwrap(),
         b"hello from the hostile plugin\n"
     );
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn workers_share_one_empty_network_namespace_not_the_hosts() {
+    use std::os::unix::fs::MetadataExt;
+    let _g = serial();
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        // A worker in its own user namespace is not readable from here, and
+        // each makes its own network namespace.
+        eprintln!("not root: skipped");
+        return;
+    }
+    let reg = hostile_registry();
+    let fds = fd_count();
+    let net = |pid: u32| {
+        std::fs::metadata(format!("/proc/{pid}/ns/net"))
+            .unwrap()
+            .ino()
+    };
+    let own = std::fs::metadata("/proc/self/ns/net").unwrap().ino();
+    let a = open(&reg, "");
+    let first = children();
+    let b = open(&reg, "");
+    let second: Vec<u32> = children()
+        .into_iter()
+        .filter(|p| !first.contains(p))
+        .collect();
+    assert_eq!((first.len(), second.len()), (1, 1));
+    let (na, nb) = (net(first[0]), net(second[0]));
+    assert_ne!(na, own, "a worker in the host's network namespace");
+    assert_eq!(na, nb, "workers in different network namespaces");
+    // Empty: a loopback device and nothing else.
+    let dev = std::fs::read_to_string(format!("/proc/{}/net/dev", second[0])).unwrap();
+    let ifaces: Vec<&str> = dev
+        .lines()
+        .skip(2)
+        .filter_map(|l| l.split(':').next())
+        .map(str::trim)
+        .collect();
+    assert_eq!(ifaces, ["lo"]);
+    assert_eq!(b.read("/hello").unwrap(), a.read("/hello").unwrap());
+    drop((a, b));
+    assert_no_workers();
+    assert_eq!(fd_count(), fds);
 }

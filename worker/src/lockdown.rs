@@ -66,11 +66,12 @@ pub struct Prepared {
 
 /// The first half: namespaces and the seccomp program. Files can still be
 /// opened afterwards (the plugins are loaded next).
-pub fn prepare(notes: &mut Vec<String>) -> Prepared {
+pub fn prepare(join_net: bool, notes: &mut Vec<String>) -> Prepared {
     let was_root = rustix::process::geteuid().is_root();
     #[cfg(target_os = "linux")]
     {
-        let can_mount = linux::namespaces(was_root, notes);
+        let joined = join_net && linux::join_net(notes);
+        let can_mount = linux::namespaces(was_root, !joined, notes);
         let filter = linux::compile_seccomp(notes);
         Prepared {
             was_root,
@@ -80,6 +81,7 @@ pub fn prepare(notes: &mut Vec<String>) -> Prepared {
     }
     #[cfg(not(target_os = "linux"))]
     {
+        let _ = join_net;
         notes.push("namespaces and chroot: not available on this platform".to_owned());
         Prepared { was_root }
     }
@@ -175,9 +177,40 @@ mod linux {
     /// namespace only) to serve as the chroot; the first that works is used.
     const CHROOT_MOUNT_POINTS: &[&str] = &["/tmp", "/mnt", "/proc", "/dev"];
 
-    /// New user (when not root), mount, network, IPC and UTS namespaces;
-    /// says whether the mount namespace is private enough to mount in.
-    pub fn namespaces(was_root: bool, notes: &mut Vec<String>) -> bool {
+    /// Enters the network namespace on standard output, then points
+    /// standard output at `/dev/null`; false (and a note) if it could not.
+    pub fn join_net(notes: &mut Vec<String>) -> bool {
+        use rustix::thread::{LinkNameSpaceType, move_into_link_name_space};
+        // SAFETY: the host passed the namespace as descriptor 1 and nothing
+        // else in the worker uses it; it is replaced just below.
+        let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(1) };
+        let joined = match move_into_link_name_space(fd, Some(LinkNameSpaceType::Network)) {
+            Ok(()) => true,
+            Err(e) => {
+                notes.push(format!("joining the shared network namespace: {e}"));
+                false
+            }
+        };
+        let null = rustix::fs::open(
+            "/dev/null",
+            rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+        );
+        match null {
+            Ok(n) => {
+                if let Err(e) = rustix::stdio::dup2_stdout(&n) {
+                    notes.push(format!("standard output to /dev/null: {e}"));
+                }
+            }
+            Err(e) => notes.push(format!("opening /dev/null: {e}")),
+        }
+        joined
+    }
+
+    /// New user (when not root), mount, network (if `new_net`), IPC and
+    /// UTS namespaces; says whether the mount namespace is private enough
+    /// to mount in.
+    pub fn namespaces(was_root: bool, new_net: bool, notes: &mut Vec<String>) -> bool {
         let mut can_mount = was_root;
         if !was_root {
             // SAFETY: no FILES flag: the descriptor table is not unshared,
@@ -187,16 +220,16 @@ mod linux {
                 Err(e) => notes.push(format!("user namespace: {e}")),
             }
         }
-        let ns = UnshareFlags::NEWNS
-            | UnshareFlags::NEWNET
-            | UnshareFlags::NEWIPC
-            | UnshareFlags::NEWUTS;
+        let mut ns = UnshareFlags::NEWNS | UnshareFlags::NEWIPC | UnshareFlags::NEWUTS;
+        if new_net {
+            ns |= UnshareFlags::NEWNET;
+        }
         // SAFETY: as above.
         if let Err(e) = unsafe { unshare_unsafe(ns) } {
             notes.push(format!("mount/network/IPC/UTS namespaces: {e}"));
             // Try the network namespace alone: it matters most.
             // SAFETY: as above.
-            if let Err(e) = unsafe { unshare_unsafe(UnshareFlags::NEWNET) } {
+            if new_net && let Err(e) = unsafe { unshare_unsafe(UnshareFlags::NEWNET) } {
                 notes.push(format!("network namespace: {e}"));
             }
             can_mount = false;

@@ -29,6 +29,9 @@ pub struct Args {
     pub memory: u64,
     /// RLIMIT_CPU in seconds.
     pub cpu: u64,
+    /// Standard output is a network namespace to enter (the host's shared
+    /// empty one) rather than making a new one.
+    pub join_net: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -36,12 +39,14 @@ fn parse_args() -> Result<Args, String> {
         debug: false,
         memory: 1 << 30,
         cpu: 120,
+        join_net: false,
     };
     let mut it = std::env::args_os().skip(1);
     while let Some(arg) = it.next() {
         let mut value = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value"));
         match arg.to_str() {
             Some("--debug") => a.debug = true,
+            Some("--join-net") => a.join_net = true,
             Some("--memory") => {
                 a.memory = value("--memory")?
                     .to_str()
@@ -81,7 +86,7 @@ fn main() -> ExitCode {
     // Namespaces and the seccomp program first: they overlap the host's
     // work until it sends LOAD.
     let mut notes = Vec::new();
-    let prepared = lockdown::prepare(&mut notes);
+    let prepared = lockdown::prepare(args.join_net, &mut notes);
     let paths = match serve::read_load() {
         Ok(p) => p,
         Err(e) => {

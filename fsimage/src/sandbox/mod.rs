@@ -41,6 +41,7 @@
 //! | `PR_SET_NO_NEW_PRIVS`, not dumpable | yes | no |
 //! | seccomp-bpf allowlist (denied call: the process is killed, `SIGSYS`) | yes | no |
 //! | new user (when not root), mount, network, IPC, UTS namespaces | where the kernel allows | no |
+//! | one empty network namespace shared by the workers of one host process | when the host is root | no |
 //! | chroot to an empty read-only tmpfs | when root or in a user namespace | no |
 //! | uid/gid 65534, no supplementary groups | when started as root | no (noted) |
 //!
@@ -62,6 +63,15 @@
 //! Whatever could not be applied is reported by the worker in its READY
 //! message and printed to standard error when the sandbox's debug mode is on
 //! ([`crate::OpenOptions::sandbox_debug`], or `FSIMAGE_SANDBOX_DEBUG=1`).
+//!
+//! # What the host process keeps
+//! Workers are killed when their filesystem is closed and reaped by one
+//! thread, `fsimage-reaper`, started on first use, so a close does not wait
+//! for the worker's exit. Run as root, the host keeps one descriptor for
+//! good: the first worker's network namespace, which later workers enter
+//! rather than each building (and the kernel tearing down) a new one; it
+//! holds nothing but a loopback device that is down, and seccomp stops
+//! workers from making sockets to meet in it.
 //!
 //! # The host treats the worker as hostile
 //! Every frame is length-checked before anything is allocated (at most

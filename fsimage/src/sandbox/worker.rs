@@ -353,6 +353,9 @@ impl Starting {
                 );
             }
         }
+        if let Some(c) = &io.child {
+            shared_net::keep_from(c.id());
+        }
         Ok(Worker {
             io: Mutex::new(io),
             timeout: cfg.timeout,
@@ -366,8 +369,53 @@ impl Drop for Io {
         self.sock = None;
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();
-            let _ = c.wait();
+            reaper::reap(c);
         }
+    }
+}
+
+/// Reaps killed workers off the caller's path: a killed process takes a
+/// few hundred microseconds to finish dying (its memory, its namespaces),
+/// and closing a filesystem need not wait for that. One thread per process,
+/// started on first use, waits for each; no worker is left a zombie for
+/// longer than its own exit takes. Where no thread can be started, the
+/// caller waits.
+mod reaper {
+    use std::process::Child;
+    use std::sync::Mutex;
+    use std::sync::mpsc::{Sender, channel};
+
+    /// The reaper's channel, and the process that started it (a forked
+    /// child of the host has no reaper thread and needs its own).
+    static REAPER: Mutex<Option<(u32, Sender<Child>)>> = Mutex::new(None);
+
+    pub(super) fn reap(mut child: Child) {
+        if matches!(child.try_wait(), Ok(Some(_))) {
+            return;
+        }
+        let me = std::process::id();
+        let mut g = REAPER.lock().unwrap_or_else(|p| p.into_inner());
+        if g.as_ref().is_none_or(|(pid, _)| *pid != me) {
+            let (tx, rx) = channel::<Child>();
+            let started = std::thread::Builder::new()
+                .name("fsimage-reaper".into())
+                .spawn(move || {
+                    for mut c in rx {
+                        let _ = c.wait();
+                    }
+                });
+            *g = started.is_ok().then_some((me, tx));
+        }
+        let child = match g.as_ref() {
+            Some((_, tx)) => match tx.send(child) {
+                Ok(()) => return,
+                Err(e) => e.0,
+            },
+            None => child,
+        };
+        drop(g);
+        let mut child = child;
+        let _ = child.wait();
     }
 }
 
@@ -384,8 +432,13 @@ impl Worker {
         if cfg.debug {
             cmd.arg("--debug");
         }
+        // Standard output carries the network namespace to join, if any.
+        let net = shared_net::get();
+        if net.is_some() {
+            cmd.arg("--join-net");
+        }
         cmd.stdin(Stdio::from(OwnedFd::from(theirs)))
-            .stdout(Stdio::null())
+            .stdout(net.map_or_else(Stdio::null, Stdio::from))
             .stderr(if cfg.debug {
                 Stdio::inherit()
             } else {
@@ -559,6 +612,61 @@ impl Worker {
         }
         Self::drop_slots(&mut io, slots);
     }
+}
+
+/// One empty network namespace for all the workers of this process.
+///
+/// Creating a network namespace is the dearest part of a worker's start
+/// (the kernel sets up a loopback device, sysctl tables and IPv6 state, and
+/// tears them down again afterwards), so the first worker's namespace is
+/// kept (one descriptor, for the life of the process) and later workers
+/// enter it instead. It holds nothing but a loopback device that is down,
+/// and seccomp stops workers from making sockets, so they cannot meet in
+/// it. Only when the worker shares the host's user namespace (the host is
+/// root): elsewhere a worker could not enter it, and each makes its own.
+mod shared_net {
+    use std::os::fd::OwnedFd;
+    use std::sync::Mutex;
+
+    static NET: Mutex<Option<OwnedFd>> = Mutex::new(None);
+
+    /// A descriptor of the kept namespace, for a new worker.
+    pub(super) fn get() -> Option<OwnedFd> {
+        let g = NET.lock().unwrap_or_else(|p| p.into_inner());
+        g.as_ref().and_then(|fd| fd.try_clone().ok())
+    }
+
+    /// Keeps worker `pid`'s network namespace, if none is kept yet and it
+    /// is a namespace of its own (a worker that could not make one is in
+    /// ours) in our user namespace.
+    #[cfg(target_os = "linux")]
+    pub(super) fn keep_from(pid: u32) {
+        use std::os::unix::fs::MetadataExt;
+        let mut g = NET.lock().unwrap_or_else(|p| p.into_inner());
+        if g.is_some() {
+            return;
+        }
+        let ino = |p: &str| std::fs::metadata(p).map(|m| m.ino()).ok();
+        let theirs = |ns: &str| format!("/proc/{pid}/ns/{ns}");
+        let Some(own_user) = ino("/proc/self/ns/user") else {
+            return;
+        };
+        let Some(own_net) = ino("/proc/self/ns/net") else {
+            return;
+        };
+        if ino(&theirs("user")) != Some(own_user) {
+            return;
+        }
+        let Ok(f) = std::fs::File::open(theirs("net")) else {
+            return;
+        };
+        if f.metadata().is_ok_and(|m| m.ino() != own_net) {
+            *g = Some(OwnedFd::from(f));
+        }
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    pub(super) fn keep_from(_pid: u32) {}
 }
 
 #[cfg(test)]
