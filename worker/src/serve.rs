@@ -212,20 +212,38 @@ impl ReadAt for RemoteDevice {
     }
 }
 
-fn devices(specs: &[DevSpec]) -> Vec<Arc<dyn ReadAt>> {
-    specs
-        .iter()
-        .map(|&spec| Arc::new(RemoteDevice::new(spec)) as Arc<dyn ReadAt>)
-        .collect()
-}
+/// Devices remembered between requests, so a mount reads through the
+/// blocks its probe already fetched (the host names the same device by the
+/// same slot). Each holds at most [`CACHE_BLOCKS`] blocks.
+const KEEP_DEVICES: usize = 16;
 
 struct State {
     plugins: Vec<Option<Arc<Plugin>>>,
     mounts: HashMap<u32, InProcessMount>,
     next: u32,
+    devices: HashMap<u32, Arc<RemoteDevice>>,
 }
 
 impl State {
+    /// The devices `specs` name: the remembered ones, or new ones.
+    fn devices(&mut self, specs: &[DevSpec]) -> Vec<Arc<dyn ReadAt>> {
+        let out: Vec<Arc<RemoteDevice>> = specs
+            .iter()
+            .map(|&spec| match self.devices.get(&spec.slot) {
+                Some(d) if d.spec == spec => d.clone(),
+                _ => Arc::new(RemoteDevice::new(spec)),
+            })
+            .collect();
+        for d in &out {
+            self.devices.insert(d.spec.slot, d.clone());
+        }
+        if self.devices.len() > KEEP_DEVICES {
+            let keep: Vec<u32> = specs.iter().map(|s| s.slot).collect();
+            self.devices.retain(|k, _| keep.contains(k));
+        }
+        out.into_iter().map(|d| d as Arc<dyn ReadAt>).collect()
+    }
+
     fn plugin(&self, i: u16) -> Result<Arc<Plugin>> {
         self.plugins
             .get(i as usize)
@@ -246,7 +264,7 @@ impl State {
         let f = match req {
             Request::Probe { plugin, devices: d } => {
                 let p = self.plugin(plugin)?;
-                ok.u32(probe_in_process(&p, &devices(&d))?.min(100))
+                ok.u32(probe_in_process(&p, &self.devices(&d))?.min(100))
             }
             Request::Mount {
                 plugin,
@@ -257,18 +275,30 @@ impl State {
                 if self.mounts.len() >= MAX_MOUNTS {
                     return Err(Error::limit(format!("mounts per worker ({MAX_MOUNTS})")));
                 }
-                let m = InProcessMount::mount(p, &devices(&d), options)?;
+                let m = InProcessMount::mount(p, &self.devices(&d), options)?;
+                let root = m.root();
                 let h = self.next;
                 self.next = self.next.wrapping_add(1);
                 self.mounts.insert(h, m);
-                ok.u32(h)
+                match root {
+                    Ok(r) => ok.u32(h).u64(r),
+                    Err(_) => ok.u32(h),
+                }
             }
             Request::Unmount(h) => {
                 self.mounts.remove(&h);
                 ok
             }
             Request::Root(h) => ok.u64(self.mount(h)?.root()?),
-            Request::Lookup { handle, dir, name } => ok.u64(self.mount(handle)?.lookup(dir, name)?),
+            Request::Lookup { handle, dir, name } => {
+                let m = self.mount(handle)?;
+                let id = m.lookup(dir, name)?;
+                // A path walk stats what it looked up: save it the trip.
+                match m.stat(id) {
+                    Ok(st) => protocol::encode_stat(ok.u64(id), &st),
+                    Err(_) => ok.u64(id),
+                }
+            }
             Request::Stat(h, id) => protocol::encode_stat(ok, &self.mount(h)?.stat(id)?),
             Request::Read {
                 handle,
@@ -359,6 +389,7 @@ pub fn serve(plugins: Vec<Option<Arc<Plugin>>>, notes: &[String]) -> std::io::Re
         plugins,
         mounts: HashMap::new(),
         next: 1,
+        devices: HashMap::new(),
     };
     loop {
         let body = {

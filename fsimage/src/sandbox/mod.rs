@@ -442,10 +442,11 @@ impl Session {
         options: &[u8],
     ) -> AbiResult<SandboxMount> {
         let (w, local) = self.worker_for(self.index(plugin)?)?;
-        let (handle, slots) = w.mount(plugin.name(), local, devices, options)?;
+        let (handle, root, slots) = w.mount(plugin.name(), local, devices, options)?;
         Ok(SandboxMount {
             worker: w,
             handle,
+            root,
             slots,
             name: plugin.name().to_owned(),
             cache: Mutex::new(MetaCache::default()),
@@ -457,6 +458,8 @@ impl Session {
 pub struct SandboxMount {
     worker: Arc<Worker>,
     handle: u32,
+    /// The root id, when the MOUNT reply carried it.
+    root: Option<u64>,
     slots: Vec<u32>,
     name: String,
     cache: Mutex<MetaCache>,
@@ -478,7 +481,11 @@ struct MetaCache {
 
 impl Drop for SandboxMount {
     fn drop(&mut self) {
-        self.worker.unmount(&self.name, self.handle, &self.slots);
+        // Only this mount holds the worker (the open's session is gone):
+        // it is killed right after, so no UNMOUNT is needed.
+        let last = Arc::strong_count(&self.worker) == 1;
+        self.worker
+            .unmount(&self.name, self.handle, &self.slots, last);
     }
 }
 
@@ -520,7 +527,10 @@ impl Mount for SandboxMount {
     }
 
     fn root(&self) -> AbiResult<u64> {
-        self.id(&Request::Root(self.handle))
+        match self.root {
+            Some(r) => Ok(r),
+            None => self.id(&Request::Root(self.handle)),
+        }
     }
 
     fn lookup(&self, dir: u64, name: &[u8]) -> AbiResult<u64> {
@@ -531,13 +541,23 @@ impl Mount for SandboxMount {
         if let Some(&id) = self.meta().lookups.get(&key) {
             return Ok(id);
         }
-        let id = self.id(&Request::Lookup {
+        let req = Request::Lookup {
             handle: self.handle,
             dir,
             name,
+        };
+        let (id, stat) = self.call(&req, |r| match r {
+            Reply::Entry { id, stat } => Ok((id, stat)),
+            _ => Err(unexpected("lookup")),
         })?;
+        let mut c = self.meta();
+        if let Some(st) = stat {
+            if c.stats.len() >= META_CACHE {
+                c.stats.clear();
+            }
+            c.stats.insert(id, st);
+        }
         if name.len() <= META_NAME {
-            let mut c = self.meta();
             if c.lookups.len() >= META_CACHE {
                 c.lookups.clear();
             }

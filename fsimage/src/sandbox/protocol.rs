@@ -40,8 +40,10 @@
 //! | 0x82 | ERR         | error = code:u32 message.. (UTF-8, <= MAX_MESSAGE) |
 //! | 0x90 | SOURCE_READ | slot:u32 offset:u64 len:u32 (len <= MAX_SOURCE_READ) |
 //!
-//! OK payloads: PROBE `confidence:u32` (<= 100); MOUNT `handle:u32`;
-//! UNMOUNT empty; ROOT and LOOKUP `id:u64`; STAT [`STAT_LEN`] bytes (see
+//! OK payloads: PROBE `confidence:u32` (<= 100); MOUNT `handle:u32`, then
+//! the root's `id:u64` if the plugin gave it; UNMOUNT empty; ROOT `id:u64`;
+//! LOOKUP `id:u64`, then the object's stat if the plugin gave it (each
+//! saves the host a round trip); STAT [`STAT_LEN`] bytes (see
 //! [`encode_stat`]); READ the bytes (no more than asked); READ_DIR
 //! `next_cookie:u64` then directory records as the ABI packs them; READ_LINK
 //! the target; EXTENTS `n * 32` bytes of `file_offset:u64 length:u64
@@ -223,6 +225,11 @@ impl<'a> Reader<'a> {
         Ok(i64::from_le_bytes(self.array()?))
     }
     /// Everything left.
+    /// Bytes left.
+    pub fn rest_len(&self) -> usize {
+        self.buf.len()
+    }
+    /// The bytes left, consumed.
     pub fn rest(&mut self) -> &'a [u8] {
         std::mem::take(&mut self.buf)
     }
@@ -699,9 +706,10 @@ pub fn decode_worker_msg(body: &[u8]) -> Result<WorkerMsg<'_>, ProtocolError> {
 #[allow(missing_docs)]
 pub enum Reply<'a> {
     Confidence(u32),
-    Handle(u32),
+    Mounted { handle: u32, root: Option<u64> },
     Unit,
     Id(u64),
+    Entry { id: u64, stat: Option<Stat> },
     Stat(Stat),
     Data(&'a [u8]),
     Dir { next: u64, entries: Vec<DirEntry> },
@@ -722,9 +730,24 @@ pub fn decode_ok<'a>(req: &Request<'_>, payload: &'a [u8]) -> Result<Reply<'a>, 
             }
             Reply::Confidence(c)
         }
-        Request::Mount { .. } => Reply::Handle(r.u32()?),
+        Request::Mount { .. } => Reply::Mounted {
+            handle: r.u32()?,
+            root: if r.rest_len() == 0 {
+                None
+            } else {
+                Some(r.u64()?)
+            },
+        },
         Request::Unmount(_) => Reply::Unit,
-        Request::Root(_) | Request::Lookup { .. } => Reply::Id(r.u64()?),
+        Request::Root(_) => Reply::Id(r.u64()?),
+        Request::Lookup { .. } => Reply::Entry {
+            id: r.u64()?,
+            stat: if r.rest_len() == 0 {
+                None
+            } else {
+                Some(decode_stat(r.take(STAT_LEN)?)?)
+            },
+        },
         Request::Stat(..) => Reply::Stat(decode_stat(r.rest())?),
         Request::Read { len, .. } => {
             let data = r.rest();
@@ -897,6 +920,55 @@ mod tests {
     }
 
     #[test]
+    fn mount_and_lookup_replies_may_carry_more() {
+        let mount = Request::Mount {
+            plugin: 0,
+            devices: vec![],
+            options: b"",
+        };
+        let bare = Frame::new(K_OK).u32(7).finish().unwrap();
+        let full = Frame::new(K_OK).u32(7).u64(2).finish().unwrap();
+        let (h, r) = (7, Some(2));
+        assert_eq!(
+            decode_reply(&mount, body(&bare)).unwrap(),
+            Ok(Reply::Mounted {
+                handle: h,
+                root: None
+            })
+        );
+        assert_eq!(
+            decode_reply(&mount, body(&full)).unwrap(),
+            Ok(Reply::Mounted { handle: h, root: r })
+        );
+        let short = Frame::new(K_OK).u32(7).u32(2).finish().unwrap();
+        assert!(decode_reply(&mount, body(&short)).is_err());
+        let lookup = Request::Lookup {
+            handle: 1,
+            dir: 2,
+            name: b"boot",
+        };
+        let s = Stat::new(12, FileKind::Dir, 4096);
+        let with = encode_stat(Frame::new(K_OK).u64(12), &s).finish().unwrap();
+        assert_eq!(
+            decode_reply(&lookup, body(&with)).unwrap(),
+            Ok(Reply::Entry {
+                id: 12,
+                stat: Some(s)
+            })
+        );
+        let without = Frame::new(K_OK).u64(12).finish().unwrap();
+        assert_eq!(
+            decode_reply(&lookup, body(&without)).unwrap(),
+            Ok(Reply::Entry { id: 12, stat: None })
+        );
+        let mut cut = with.clone();
+        cut.truncate(with.len() - 1);
+        let n = (cut.len() - 4) as u32;
+        cut[..4].copy_from_slice(&n.to_le_bytes());
+        assert!(decode_reply(&lookup, body(&cut)).is_err());
+    }
+
+    #[test]
     fn load_round_trips_and_is_bounded() {
         let paths: [&[u8]; 2] = [b"/usr/lib/fsimage/libfsimage_plugin_ext2.so", b""];
         let f = encode_load(paths.iter().copied()).unwrap();
@@ -932,6 +1004,8 @@ mod tests {
         fn decoders_never_panic(data in proptest::collection::vec(any::<u8>(), 0..200)) {
             let reqs = [
                 Request::Probe { plugin: 0, devices: vec![] },
+                Request::Mount { plugin: 0, devices: vec![], options: b"" },
+                Request::Lookup { handle: 1, dir: 2, name: b"x" },
                 Request::Stat(1, 1),
                 Request::Read { handle: 1, id: 1, offset: 0, len: 10 },
                 Request::ReadDir { handle: 1, dir: 2, cookie: 0 },

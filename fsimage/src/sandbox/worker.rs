@@ -19,6 +19,9 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// Probe slots kept for reuse.
+const KEEP_PROBED: usize = 8;
+
 /// Why an exchange with the worker failed.
 enum Fail {
     Timeout,
@@ -41,6 +44,12 @@ struct Io {
     /// Host-side devices the worker may read, by slot.
     slots: HashMap<u32, Arc<dyn ReadAt>>,
     next_slot: u32,
+    /// Slots of recent probes, kept (at most [`KEEP_PROBED`]) so the mount
+    /// that follows a probe names the same slot, and the worker's cached
+    /// blocks of it serve again.
+    probed: std::collections::VecDeque<u32>,
+    /// Slots mounts read, with how many mounts read each.
+    mounted: HashMap<u32, u32>,
     /// Last frame body read.
     buf: Vec<u8>,
     /// Device read scratch space.
@@ -283,6 +292,8 @@ impl Io {
             let _ = c.wait();
         }
         self.slots.clear();
+        self.probed.clear();
+        self.mounted.clear();
         let msg = format!("plugin {who} {what}");
         self.failed = Some(msg.clone());
         msg
@@ -459,6 +470,8 @@ impl Worker {
                 failed: None,
                 slots: HashMap::new(),
                 next_slot: 0,
+                probed: Default::default(),
+                mounted: HashMap::new(),
                 buf: Vec::new(),
                 scratch: Vec::new(),
             },
@@ -526,13 +539,22 @@ impl Worker {
         r
     }
 
+    /// A slot for each device: the one it already has, or a new one.
     fn add_slots(io: &mut Io, devices: &[Arc<dyn ReadAt>]) -> Vec<DevSpec> {
         devices
             .iter()
             .map(|d| {
-                let slot = io.next_slot;
-                io.next_slot = io.next_slot.wrapping_add(1);
-                io.slots.insert(slot, d.clone());
+                let known = io
+                    .slots
+                    .iter()
+                    .find(|(_, s)| std::ptr::addr_eq(Arc::as_ptr(s), Arc::as_ptr(d)))
+                    .map(|(&k, _)| k);
+                let slot = known.unwrap_or_else(|| {
+                    let slot = io.next_slot;
+                    io.next_slot = io.next_slot.wrapping_add(1);
+                    io.slots.insert(slot, d.clone());
+                    slot
+                });
                 DevSpec {
                     slot,
                     size: d.size(),
@@ -541,9 +563,12 @@ impl Worker {
             .collect()
     }
 
-    fn drop_slots(io: &mut Io, slots: &[u32]) {
+    /// Forgets the slots no mount reads and no kept probe names.
+    fn drop_unused(io: &mut Io, slots: &[u32]) {
         for s in slots {
-            io.slots.remove(s);
+            if !io.mounted.contains_key(s) && !io.probed.contains(s) {
+                io.slots.remove(s);
+            }
         }
     }
 
@@ -568,18 +593,28 @@ impl Worker {
             Reply::Confidence(c) => Ok(c),
             _ => Err(AbiError::Io("sandbox: unexpected reply to probe".into())),
         });
-        Self::drop_slots(&mut io, &slots);
+        let mut old = Vec::new();
+        for &s in &slots {
+            if !io.probed.contains(&s) {
+                io.probed.push_back(s);
+            }
+        }
+        while io.probed.len() > KEEP_PROBED {
+            old.extend(io.probed.pop_front());
+        }
+        Self::drop_unused(&mut io, &old);
         r
     }
 
-    /// MOUNT: the mount handle and the device slots it keeps reading.
+    /// MOUNT: the mount handle, the root id if the worker sent it, and the
+    /// device slots the mount keeps reading.
     pub(crate) fn mount(
         &self,
         who: &str,
         plugin: u16,
         devices: &[Arc<dyn ReadAt>],
         options: &[u8],
-    ) -> AbiResult<(u32, Vec<u32>)> {
+    ) -> AbiResult<(u32, Option<u64>, Vec<u32>)> {
         if devices.len() > protocol::MAX_DEVICES {
             return Err(AbiError::limit("too many devices"));
         }
@@ -592,25 +627,40 @@ impl Worker {
             options,
         };
         let r = self.call_locked(&mut io, who, &req, |r| match r {
-            Reply::Handle(h) => Ok(h),
+            Reply::Mounted { handle, root } => Ok((handle, root)),
             _ => Err(AbiError::Io("sandbox: unexpected reply to mount".into())),
         });
         match r {
-            Ok(h) => Ok((h, slots)),
+            Ok((h, root)) => {
+                for &s in &slots {
+                    *io.mounted.entry(s).or_insert(0) += 1;
+                }
+                Ok((h, root, slots))
+            }
             Err(e) => {
-                Self::drop_slots(&mut io, &slots);
+                Self::drop_unused(&mut io, &slots);
                 Err(e)
             }
         }
     }
 
-    /// UNMOUNT, best effort, and forgets the mount's devices.
-    pub(crate) fn unmount(&self, who: &str, handle: u32, slots: &[u32]) {
+    /// UNMOUNT, best effort, and forgets the mount's devices. Skipped when
+    /// the worker is about to be killed anyway (`last`: no one else uses
+    /// it): one round trip less to close a filesystem.
+    pub(crate) fn unmount(&self, who: &str, handle: u32, slots: &[u32], last: bool) {
         let mut io = self.io.lock().unwrap_or_else(|p| p.into_inner());
-        if io.failed.is_none() {
+        if io.failed.is_none() && !last {
             let _ = self.call_locked(&mut io, who, &Request::Unmount(handle), |_| Ok(()));
         }
-        Self::drop_slots(&mut io, slots);
+        for s in slots {
+            if let Some(n) = io.mounted.get_mut(s) {
+                *n -= 1;
+                if *n == 0 {
+                    io.mounted.remove(s);
+                }
+            }
+        }
+        Self::drop_unused(&mut io, slots);
     }
 }
 
