@@ -25,3 +25,8 @@ cargo build --release --workspace -q
 cargo build --release -q -p fsimage-worker --example sandbox_bench
 # The example finds the plugins and the worker one level up from examples/.
 "$CARGO_TARGET_DIR/release/examples/sandbox_bench" "$img" /big.bin /boot/grub.cfg "$rounds"
+# A one-shot CLI run, worker start included, if hyperfine is installed.
+if command -v hyperfine >/dev/null; then
+  cat=$CARGO_TARGET_DIR/release/fsimage-cat
+  hyperfine -N -w 10 -r 200 "$cat $img /boot/grub.cfg" "$cat --no-sandbox $img /boot/grub.cfg"
+fi
