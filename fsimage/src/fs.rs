@@ -217,25 +217,49 @@ impl Filesystem {
         })
     }
 
-    /// Reads a whole file into memory. Its size is what the image claims,
-    /// so a hostile image can make this allocate that much (a sparse file
-    /// of many GiB reads as that many zeros): for files of untrusted size,
-    /// [`Filesystem::open`] and [`File::read_at`] in chunks bound the memory.
+    /// Reads a whole file into memory, refusing files larger than
+    /// [`READ_ALL_LIMIT`]. The size is what the image claims, so memory
+    /// grows with what is actually read, never with the claim alone; still,
+    /// a sparse file of the limit's size reads as that many zeros. For
+    /// larger files, or a tighter bound, [`Filesystem::open`] and
+    /// [`File::read_at`] in chunks.
     pub fn read(&self, path: impl AsRef<[u8]>) -> Result<Vec<u8>> {
+        self.read_limited(path, READ_ALL_LIMIT)
+    }
+
+    /// [`Filesystem::read`] with another size limit, in bytes.
+    pub fn read_limited(&self, path: impl AsRef<[u8]>, limit: u64) -> Result<Vec<u8>> {
         let path = path.as_ref();
         let f = self.open(path)?;
-        let size = usize::try_from(f.size)
-            .map_err(|_| self.err(path, abi::Error::limit("file larger than memory")))?;
-        let mut buf = Vec::new();
-        buf.try_reserve_exact(size).map_err(|_| {
+        if f.size > limit {
+            return Err(self.err(
+                path,
+                abi::Error::limit(format!(
+                    "file of {} bytes is larger than the read limit ({limit} bytes); read it in chunks",
+                    f.size
+                )),
+            ));
+        }
+        let too_big = |what: u64| {
             self.err(
                 path,
-                abi::Error::limit(format!("cannot allocate {size} bytes")),
+                abi::Error::limit(format!("cannot allocate {what} bytes")),
             )
-        })?;
-        buf.resize(size, 0);
-        let n = f.read_at(0, &mut buf)?;
-        buf.truncate(n);
+        };
+        let size = usize::try_from(f.size).map_err(|_| too_big(f.size))?;
+        let mut buf = Vec::new();
+        let mut off = 0usize;
+        while off < size {
+            let want = (size - off).min(READ_ALL_CHUNK);
+            buf.try_reserve(want).map_err(|_| too_big(f.size))?;
+            buf.resize(off + want, 0);
+            let n = f.read_at(off as u64, &mut buf[off..])?;
+            off += n;
+            buf.truncate(off);
+            if n == 0 {
+                break;
+            }
+        }
         Ok(buf)
     }
 
@@ -260,6 +284,12 @@ impl Filesystem {
         })
     }
 }
+
+/// Largest file [`Filesystem::read`] reads whole (4 GiB).
+pub const READ_ALL_LIMIT: u64 = 4 << 30;
+/// Bytes [`Filesystem::read`] adds to its buffer at a time, so memory
+/// follows the data read rather than the size claimed.
+const READ_ALL_CHUNK: usize = 64 << 20;
 
 /// Splits a path into owned components, dropping empty ones and `.`.
 fn split(path: &[u8]) -> impl DoubleEndedIterator<Item = Vec<u8>> + '_ {

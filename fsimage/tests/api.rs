@@ -131,6 +131,24 @@ fn sparse_file_past_4gib() {
     assert_eq!(f.read_at(size, &mut buf).unwrap(), 0);
     // A read that straddles the end is short.
     assert_eq!(f.read_at(size - 10, &mut buf).unwrap(), 10);
+    // Reading it whole is refused by size, before anything is allocated.
+    let e = fs.read("/data/huge-sparse.bin").unwrap_err();
+    assert_eq!(e.kind(), fsimage::ErrorKind::Limit, "{e}");
+    assert!(e.to_string().contains("read limit"), "{e}");
+}
+
+#[test]
+fn read_whole_files_within_a_limit() {
+    let fs = open("ext/ext4");
+    let e = fsimage_testkit::manifest("ext/ext4")
+        .into_iter()
+        .find(|e| e.kind == EntryKind::File && e.size > 1)
+        .unwrap();
+    let whole = fs.read(&e.path).unwrap();
+    assert_eq!(Some(fsimage_testkit::sha256_hex(&whole)), e.sha256);
+    assert_eq!(fs.read_limited(&e.path, e.size).unwrap(), whole);
+    let err = fs.read_limited(&e.path, e.size - 1).unwrap_err();
+    assert_eq!(err.kind(), fsimage::ErrorKind::Limit, "{err}");
 }
 
 #[test]

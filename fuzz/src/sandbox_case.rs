@@ -92,6 +92,9 @@ pub fn run(data: &[u8]) {
     let _ = p::decode_stat(body);
     let _ = p::decode_error(body);
     let _ = p::decode_extents(body, (MAX_EXTENTS as usize).min(body.len()));
+    if let Ok(paths) = p::decode_load(body) {
+        assert!(paths.len() <= p::MAX_PLUGINS);
+    }
     // The worker's side: a request that decodes encodes back to itself.
     if let Ok(r) = p::decode_request(body) {
         let frame = p::encode_request(&r).expect("a decoded request encodes");
