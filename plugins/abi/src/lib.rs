@@ -24,4 +24,6 @@ pub mod types;
 pub use error::{Error, ErrorCode, Result};
 pub use io::{ReadAt, Window};
 pub use sdk::{Device, DirSink, ExtentSink, Filesystem};
-pub use types::{DirEntry, Extent, ExtentKind, FileKind, Stat, Timespec};
+pub use types::{
+    DirEntry, Extent, ExtentKind, FileKind, Stat, Timespec, is_component, is_entry_name,
+};

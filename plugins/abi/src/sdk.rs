@@ -536,7 +536,7 @@ pub fn decode_dir_records(mut buf: &[u8]) -> Result<Vec<DirEntry>> {
         let Some((name, rest)) = rest.split_at_checked(name_len) else {
             return Err(Error::corrupt("directory record name truncated"));
         };
-        if name.is_empty() || name.contains(&b'/') || name.contains(&0) {
+        if !crate::is_component(name) {
             return Err(Error::corrupt("directory record with an invalid name"));
         }
         out.push(DirEntry {

@@ -129,6 +129,18 @@ impl Stat {
     }
 }
 
+/// Whether `name` can be one component of a path: not empty, and no `/`
+/// or NUL (neither paths nor the ABI's directory records can carry those).
+pub fn is_component(name: &[u8]) -> bool {
+    !name.is_empty() && !name.iter().any(|&b| b == b'/' || b == 0)
+}
+
+/// Whether `name` can be a listed entry: a component other than `.` and
+/// `..` (a directory listing never yields those).
+pub fn is_entry_name(name: &[u8]) -> bool {
+    is_component(name) && name != b"." && name != b".."
+}
+
 /// One directory entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DirEntry {

@@ -4,24 +4,9 @@
 //!
 //! usage: ext2cat [--read|--extents] IMAGE PATH [OPTIONS]
 
-use fsimage_abi::{Device, Error, Extent, ExtentKind, ExtentSink, Filesystem, ReadAt, Result};
+use fsimage_abi::{Extent, ExtentKind, ExtentSink, Filesystem, ReadAt};
 use fsimage_plugin_ext2::Ext2Fs;
 use std::io::Write;
-use std::os::unix::fs::FileExt;
-
-struct FileDev(std::fs::File, u64);
-
-impl ReadAt for FileDev {
-    fn size(&self) -> u64 {
-        self.1
-    }
-    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
-        fsimage_abi::io::check_range(offset, buf.len() as u64, self.1)?;
-        self.0
-            .read_exact_at(buf, offset)
-            .map_err(|e| Error::Io(e.to_string()))
-    }
-}
 
 struct Batch(Vec<Extent>);
 impl ExtentSink for Batch {
@@ -44,9 +29,7 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
         .get(if mode == args[1] { 4 } else { 3 })
         .cloned()
         .unwrap_or_default();
-    let f = std::fs::File::open(img)?;
-    let len = f.metadata()?.len();
-    let dev = Device::new(FileDev(f, len));
+    let dev = fsimage_testkit::plugin::file_dev(std::path::Path::new(img));
     let fs = Ext2Fs::mount(vec![dev.clone()], opts.as_bytes())?;
     let id = fsimage_abi::sdk::lookup_path(&fs, path.as_bytes())?;
     let size = fs.stat(id)?.size;

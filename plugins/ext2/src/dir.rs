@@ -118,8 +118,7 @@ pub fn scan(
         }
         if ino != 0 && off >= from {
             let name = &region[off + DIRENT_HEADER..off + DIRENT_HEADER + name_len];
-            // No path component can be empty or hold '/' or NUL.
-            if name.is_empty() || name.contains(&b'/') || name.contains(&0) {
+            if !fsimage_abi::is_component(name) {
                 return Err(bad("invalid name"));
             }
             let kind = if filetype {

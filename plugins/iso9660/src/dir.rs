@@ -132,8 +132,7 @@ pub fn joliet_name(ident: &[u8], off: u64) -> Result<Vec<u8>> {
 
 /// Refuses names no path can hold.
 pub fn check_name(name: &[u8], off: u64) -> Result<()> {
-    if name.is_empty() || name == b"." || name == b".." || name.iter().any(|&b| b == b'/' || b == 0)
-    {
+    if !fsimage_abi::is_entry_name(name) {
         return Err(Error::corrupt(format!(
             "iso9660: directory record at byte {off}: invalid name {:?}",
             String::from_utf8_lossy(name)

@@ -63,18 +63,11 @@ pub fn entries<'a>(
             .position(|&b| b == 0)
             .unwrap_or(raw_name.len());
         let name = &raw_name[..len];
-        if name.is_empty() {
+        if !fsimage_abi::is_component(name) {
             return Err(Error::corrupt(format!(
-                "{}: entry {i} has an empty name",
-                what()
-            )));
-        }
-        // The ABI's directory records cannot carry a '/' (nor a NUL, which
-        // ended the name above).
-        if name.contains(&b'/') {
-            return Err(Error::corrupt(format!(
-                "{}: entry {i} name holds '/'",
-                what()
+                "{}: entry {i} name {:?} is empty or holds '/'",
+                what(),
+                String::from_utf8_lossy(name)
             )));
         }
         let offset = deh.deh_offset.get();

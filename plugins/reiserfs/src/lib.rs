@@ -461,11 +461,7 @@ impl Filesystem for ReiserFs {
 
     fn lookup(&self, dir: u64, name: &[u8]) -> Result<u64> {
         let d = self.dir_inode(dir)?;
-        if name.is_empty()
-            || name.contains(&b'/')
-            || name.contains(&0)
-            || (dir == ROOT_ID && name == PRIV_ROOT)
-        {
+        if !fsimage_abi::is_component(name) || (dir == ROOT_ID && name == PRIV_ROOT) {
             return Err(Error::NotFound);
         }
         let hashed = if name == b"." || name == b".." {

@@ -118,7 +118,7 @@ pub fn scan_block(
                 let name = rec
                     .get(DIRECT_HEADER..DIRECT_HEADER + namlen)
                     .unwrap_or_default();
-                if name.contains(&b'/') || name.contains(&0) {
+                if !fsimage_abi::is_component(name) {
                     return Err(bad("name holds '/' or NUL".into()));
                 }
                 if at >= cookie && dtype != DT_WHT {

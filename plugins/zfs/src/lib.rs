@@ -523,7 +523,7 @@ impl Filesystem for ZfsFs {
             cookie,
             &mut |pos, e| {
                 let n = &e.name;
-                if n.is_empty() || n == b"." || n == b".." || n.contains(&b'/') || n.contains(&0) {
+                if !fsimage_abi::is_entry_name(n) {
                     return Err(Error::corrupt(format!(
                         "directory {dir}: entry name {:?} is not a file name",
                         String::from_utf8_lossy(n)
