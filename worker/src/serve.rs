@@ -83,6 +83,19 @@ const CACHE_BLOCKS: usize = 64;
 struct RemoteDevice {
     spec: DevSpec,
     cache: Mutex<BlockCache>,
+    ahead: Mutex<ReadAhead>,
+}
+
+/// Bytes fetched ahead once large reads run sequentially (a ZFS file's
+/// records, read in order, mostly lie in order on the device).
+const READ_AHEAD: u64 = 4 << 20;
+
+/// Sequential large reads: where the last one ended, and the window
+/// fetched ahead of it.
+#[derive(Default)]
+struct ReadAhead {
+    next: Option<u64>,
+    window: Option<(u64, Arc<Vec<u8>>)>,
 }
 
 #[derive(Default)]
@@ -147,6 +160,7 @@ impl RemoteDevice {
         RemoteDevice {
             spec,
             cache: Mutex::new(BlockCache::default()),
+            ahead: Mutex::new(ReadAhead::default()),
         }
     }
 
@@ -203,6 +217,36 @@ impl ReadAt for RemoteDevice {
             }
             return Ok(());
         }
+        self.read_large(offset, buf)
+    }
+}
+
+impl RemoteDevice {
+    /// A read larger than a cached block: from the read-ahead window when
+    /// it holds it, else straight from the host; a read that starts where
+    /// the last ended (re)fills the window from there first.
+    fn read_large(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        let len = buf.len() as u64;
+        let mut ra = self.ahead.lock().unwrap_or_else(|p| p.into_inner());
+        let in_window = |ra: &ReadAhead| {
+            ra.window.as_ref().and_then(|(start, data)| {
+                let from = usize::try_from(offset.checked_sub(*start)?).ok()?;
+                data.get(from..from.checked_add(buf.len())?).map(|_| from)
+            })
+        };
+        if in_window(&ra).is_none() && ra.next == Some(offset) && len < READ_AHEAD {
+            // In range (checked by the caller): no overflow.
+            let want = READ_AHEAD.min(self.spec.size - offset) as usize;
+            let mut data = vec![0u8; want];
+            self.read_chunk(offset, &mut data)?;
+            ra.window = Some((offset, Arc::new(data)));
+        }
+        ra.next = Some(offset + len);
+        if let (Some(from), Some((_, data))) = (in_window(&ra), ra.window.as_ref()) {
+            buf.copy_from_slice(&data[from..from + buf.len()]);
+            return Ok(());
+        }
+        drop(ra);
         let mut off = offset;
         for chunk in buf.chunks_mut(MAX_SOURCE_READ as usize) {
             self.read_chunk(off, chunk)?;

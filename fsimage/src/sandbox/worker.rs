@@ -150,6 +150,30 @@ fn remaining(deadline: Instant) -> Result<Duration, Fail> {
     Ok((deadline - now).max(Duration::from_millis(1)))
 }
 
+/// Bytes a socket end may have in flight (capped by the kernel's
+/// `net.core.wmem_max`). With the default (about 200 KiB) an 8 MiB READ
+/// reply or device read stalls the writer a dozen times, and each stall
+/// costs both sides a sleep and a wake-up.
+const SEND_BUFFER: libc::c_int = 4 << 20;
+
+/// Asks for a [`SEND_BUFFER`]-sized send buffer; best effort (a smaller
+/// one only costs speed).
+fn enlarge_send_buffer(sock: &UnixStream) {
+    use std::os::fd::AsRawFd;
+    let v = SEND_BUFFER;
+    // SAFETY: setsockopt on an open socket we own, with a pointer to a
+    // c_int on our stack and its exact size.
+    let _ = unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_SNDBUF,
+            (&raw const v).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+}
+
 fn read_full(sock: &mut UnixStream, buf: &mut [u8], deadline: Instant) -> Result<(), Fail> {
     let mut done = 0;
     while done < buf.len() {
@@ -435,6 +459,9 @@ impl Worker {
     pub(crate) fn start(exe: &Path, cfg: &Config) -> AbiResult<Starting> {
         let (host, theirs) =
             UnixStream::pair().map_err(|e| AbiError::Io(format!("sandbox: socketpair: {e}")))?;
+        for end in [&host, &theirs] {
+            enlarge_send_buffer(end);
+        }
         let mut cmd = Command::new(exe);
         cmd.arg("--memory")
             .arg(cfg.memory_limit.to_string())
