@@ -21,16 +21,23 @@ struct Cli {
     paths: Vec<String>,
 }
 
-/// Bytes copied per read.
-const CHUNK: usize = 1 << 20;
+/// Most bytes copied per read: as much as one sandboxed READ carries, so
+/// data a plugin must decode (ZFS, zisofs) costs few round trips.
+const CHUNK: usize = fsimage::plugin::READ_CHUNK;
 
 fn run(cli: &Cli) -> Result<(), Failure> {
     let fs = cli.common.open(&cli.image)?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    let mut buf = vec![0u8; CHUNK];
+    // Grown to the largest file's size, up to CHUNK: a small file costs no
+    // large buffer.
+    let mut buf = Vec::new();
     for path in &cli.paths {
         let file = fs.open(path)?;
+        let want = usize::try_from(file.len()).unwrap_or(CHUNK).clamp(1, CHUNK);
+        if buf.len() < want {
+            buf.resize(want, 0);
+        }
         let mut off = 0u64;
         loop {
             let n = file.read_at(off, &mut buf)?;

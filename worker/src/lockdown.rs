@@ -27,6 +27,24 @@ pub fn die_with_parent() {
     }
 }
 
+/// Points standard output at `/dev/null` (it may have carried the shared
+/// window, mapped by then).
+pub fn stdout_to_null(notes: &mut Vec<String>) {
+    let null = rustix::fs::open(
+        "/dev/null",
+        rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    );
+    match null {
+        Ok(n) => {
+            if let Err(e) = rustix::stdio::dup2_stdout(&n) {
+                notes.push(format!("standard output to /dev/null: {e}"));
+            }
+        }
+        Err(e) => notes.push(format!("opening /dev/null: {e}")),
+    }
+}
+
 /// Closes every descriptor but 0 (the socket), 1 and 2 (`/dev/null`, or the
 /// host's stderr in debug mode): a host embedding fsimage may have leaked
 /// non-close-on-exec descriptors into us.
@@ -66,11 +84,11 @@ pub struct Prepared {
 
 /// The first half: namespaces and the seccomp program. Files can still be
 /// opened afterwards (the plugins are loaded next).
-pub fn prepare(join_net: bool, notes: &mut Vec<String>) -> Prepared {
+pub fn prepare(join_net: Option<i32>, notes: &mut Vec<String>) -> Prepared {
     let was_root = rustix::process::geteuid().is_root();
     #[cfg(target_os = "linux")]
     {
-        let joined = join_net && linux::join_net(notes);
+        let joined = join_net.is_some_and(|fd| linux::join_net(fd, notes));
         let can_mount = linux::namespaces(was_root, !joined, notes);
         let filter = linux::compile_seccomp(notes);
         Prepared {
@@ -177,34 +195,29 @@ mod linux {
     /// namespace only) to serve as the chroot; the first that works is used.
     const CHROOT_MOUNT_POINTS: &[&str] = &["/tmp", "/mnt", "/proc", "/dev"];
 
-    /// Enters the network namespace on standard output, then points
-    /// standard output at `/dev/null`; false (and a note) if it could not.
-    pub fn join_net(notes: &mut Vec<String>) -> bool {
+    /// Enters the network namespace the host keeps as its descriptor
+    /// `fd` (we are root, as it is, so its `/proc` entry is open to us);
+    /// false (and a note) if it could not.
+    pub fn join_net(fd: i32, notes: &mut Vec<String>) -> bool {
         use rustix::thread::{LinkNameSpaceType, move_into_link_name_space};
-        // SAFETY: the host passed the namespace as descriptor 1 and nothing
-        // else in the worker uses it; it is replaced just below.
-        let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(1) };
-        let joined = match move_into_link_name_space(fd, Some(LinkNameSpaceType::Network)) {
+        use std::os::fd::AsFd;
+        let path = format!(
+            "/proc/{}/fd/{fd}",
+            rustix::process::getppid().map_or(0, |p| p.as_raw_nonzero().get())
+        );
+        let joined = rustix::fs::open(
+            path.as_str(),
+            rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+        )
+        .and_then(|ns| move_into_link_name_space(ns.as_fd(), Some(LinkNameSpaceType::Network)));
+        match joined {
             Ok(()) => true,
             Err(e) => {
                 notes.push(format!("joining the shared network namespace: {e}"));
                 false
             }
-        };
-        let null = rustix::fs::open(
-            "/dev/null",
-            rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::CLOEXEC,
-            rustix::fs::Mode::empty(),
-        );
-        match null {
-            Ok(n) => {
-                if let Err(e) = rustix::stdio::dup2_stdout(&n) {
-                    notes.push(format!("standard output to /dev/null: {e}"));
-                }
-            }
-            Err(e) => notes.push(format!("opening /dev/null: {e}")),
         }
-        joined
     }
 
     /// New user (when not root), mount, network (if `new_net`), IPC and

@@ -29,9 +29,11 @@ pub struct Args {
     pub memory: u64,
     /// RLIMIT_CPU in seconds.
     pub cpu: u64,
-    /// Standard output is a network namespace to enter (the host's shared
+    /// The host's descriptor of a network namespace to enter (its shared
     /// empty one) rather than making a new one.
-    pub join_net: bool,
+    pub join_net: Option<i32>,
+    /// Standard output is the shared memory window (`fsimage::sandbox::shm`).
+    pub shm: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -39,14 +41,23 @@ fn parse_args() -> Result<Args, String> {
         debug: false,
         memory: 1 << 30,
         cpu: 120,
-        join_net: false,
+        join_net: None,
+        shm: false,
     };
     let mut it = std::env::args_os().skip(1);
     while let Some(arg) = it.next() {
         let mut value = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value"));
         match arg.to_str() {
             Some("--debug") => a.debug = true,
-            Some("--join-net") => a.join_net = true,
+            Some("--join-net") => {
+                a.join_net = Some(
+                    value("--join-net")?
+                        .to_str()
+                        .and_then(|s| s.parse().ok())
+                        .ok_or("--join-net: not a descriptor")?,
+                )
+            }
+            Some("--shm") => a.shm = true,
             Some("--memory") => {
                 a.memory = value("--memory")?
                     .to_str()
@@ -86,6 +97,12 @@ fn main() -> ExitCode {
     // Namespaces and the seccomp program first: they overlap the host's
     // work until it sends LOAD.
     let mut notes = Vec::new();
+    if args.shm
+        && let Err(e) = serve::map_window()
+    {
+        notes.push(format!("shared memory window: {e}"));
+    }
+    lockdown::stdout_to_null(&mut notes);
     let prepared = lockdown::prepare(args.join_net, &mut notes);
     let paths = match serve::read_load() {
         Ok(p) => p,

@@ -3,13 +3,16 @@
 
 use fsimage::plugin::{InProcessMount, Mount, Plugin, probe_in_process};
 use fsimage::sandbox::protocol::{
-    self, DevSpec, Frame, K_ERR, K_OK, K_READY, K_SOURCE_DATA, K_SOURCE_ERR, K_SOURCE_READ,
-    MAX_SOURCE_READ, Request,
+    self, DevSpec, Frame, K_ERR, K_OK, K_READY, K_SOURCE_DATA, K_SOURCE_DATA_SHM, K_SOURCE_ERR,
+    K_SOURCE_READ, MAX_SOURCE_READ, Request,
 };
+use fsimage::sandbox::shm;
 use fsimage_abi::io::check_range;
 use fsimage_abi::{Error, ReadAt, Result};
 use std::collections::HashMap;
 use std::os::fd::BorrowedFd;
+use std::ptr::NonNull;
+use std::sync::OnceLock;
 use std::sync::{Arc, Mutex};
 
 /// Mounts one worker keeps at once.
@@ -58,6 +61,67 @@ fn read_frame() -> std::io::Result<Vec<u8>> {
     let mut body = vec![0u8; len];
     read_full(&mut body)?;
     Ok(body)
+}
+
+/// The shared memory window (`fsimage::sandbox::shm`): the host puts device
+/// bytes in its first half, we put READ results in its second.
+struct Window(NonNull<u8>);
+
+// SAFETY: the mapping lives for the whole process; its halves are used in
+// turn with the host, under `CHAN` (device bytes) or by the one serving
+// thread (READ results).
+unsafe impl Send for Window {}
+// SAFETY: as above.
+unsafe impl Sync for Window {}
+
+static WINDOW: OnceLock<Window> = OnceLock::new();
+
+/// Maps the window the host passed as standard output (before lock-down;
+/// standard output is pointed at `/dev/null` next).
+pub fn map_window() -> std::io::Result<()> {
+    // SAFETY: descriptor 1 is the host's memfd of `shm::LEN` bytes; a new
+    // shared mapping of it, checked below, kept for the life of the process.
+    let p = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            shm::LEN,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED,
+            1,
+            0,
+        )
+    };
+    if p == libc::MAP_FAILED {
+        return Err(std::io::Error::last_os_error());
+    }
+    let p = NonNull::new(p.cast()).ok_or_else(|| std::io::Error::other("null mapping"))?;
+    let _ = WINDOW.set(Window(p));
+    Ok(())
+}
+
+/// Copies `dst.len()` bytes from the window at `at`.
+fn window_read(at: usize, dst: &mut [u8]) -> bool {
+    let Some(w) = WINDOW.get() else {
+        return false;
+    };
+    if at.checked_add(dst.len()).is_none_or(|e| e > shm::LEN) {
+        return false;
+    }
+    // SAFETY: inside the mapping (checked above); `dst` is our own memory.
+    unsafe { std::ptr::copy_nonoverlapping(w.0.as_ptr().add(at), dst.as_mut_ptr(), dst.len()) };
+    true
+}
+
+/// The window's second half, for a READ's bytes, if there is a window.
+fn window_out(len: usize) -> Option<&'static mut [u8]> {
+    let w = WINDOW.get()?;
+    if len > shm::HALF {
+        return None;
+    }
+    // SAFETY: the second half of the mapping (`OUT + len <= LEN`), used
+    // only by the serving thread while it answers one READ, and read by the
+    // host only after that answer: nothing else touches it meanwhile.
+    Some(unsafe { std::slice::from_raw_parts_mut(w.0.as_ptr().add(shm::OUT), len) })
 }
 
 /// Waits for the host's LOAD: the plugin files to load.
@@ -135,6 +199,12 @@ impl RemoteDevice {
             K_SOURCE_DATA if len == buf.len() => {
                 if read_full(buf).is_err() {
                     host_broke("socket closed");
+                }
+                Ok(())
+            }
+            K_SOURCE_DATA_SHM if len == 0 => {
+                if !window_read(shm::IN, buf) {
+                    host_broke("device bytes in a shared window we do not have");
                 }
                 Ok(())
             }
@@ -237,7 +307,14 @@ impl RemoteDevice {
         if in_window(&ra).is_none() && ra.next == Some(offset) && len < READ_AHEAD {
             // In range (checked by the caller): no overflow.
             let want = READ_AHEAD.min(self.spec.size - offset) as usize;
-            let mut data = vec![0u8; want];
+            // The old window's buffer, if no reader holds it: every byte is
+            // overwritten, so it is not cleared.
+            let mut data = ra
+                .window
+                .take()
+                .and_then(|(_, a)| Arc::try_unwrap(a).ok())
+                .unwrap_or_default();
+            data.resize(want, 0);
             self.read_chunk(offset, &mut data)?;
             ra.window = Some((offset, Arc::new(data)));
         }
@@ -351,6 +428,10 @@ impl State {
                 len,
             } => {
                 let m = self.mount(handle)?;
+                if let Some(out) = window_out(len as usize) {
+                    let n = m.read(id, offset, out)?.min(out.len());
+                    return Ok(vec![ok_shm(n)?]);
+                }
                 let mut buf = vec![0u8; len as usize];
                 let n = m.read(id, offset, &mut buf)?.min(buf.len());
                 buf.truncate(n);
@@ -395,6 +476,15 @@ impl State {
         };
         Ok(vec![f.finish().map_err(|e| Error::limit(e.0))?])
     }
+}
+
+/// OK_SHM for `n` bytes.
+fn ok_shm(n: usize) -> Result<Vec<u8>> {
+    let n = u32::try_from(n).map_err(|_| Error::limit("read longer than 4 GiB"))?;
+    Frame::new(protocol::K_OK_SHM)
+        .u32(n)
+        .finish()
+        .map_err(|e| Error::Io(e.0))
 }
 
 fn send(parts: &[Vec<u8>]) -> std::io::Result<()> {

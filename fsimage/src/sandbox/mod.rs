@@ -92,6 +92,7 @@
 //! core never falls back to in-process parsing by itself.
 
 pub mod protocol;
+pub mod shm;
 mod worker;
 
 use crate::error::{Error, Result};
@@ -590,15 +591,7 @@ impl Mount for SandboxMount {
             offset,
             len: len as u32,
         };
-        self.call(&req, |r| match r {
-            Reply::Data(d) => {
-                // decode_ok checked d.len() <= len.
-                let n = d.len().min(len);
-                buf[..n].copy_from_slice(&d[..n]);
-                Ok(n)
-            }
-            _ => Err(unexpected("read")),
-        })
+        self.worker.read(&self.name, &req, &mut buf[..len])
     }
 
     fn read_dir(&self, dir: u64, cookie: u64, out: &mut Vec<DirEntry>) -> AbiResult<u64> {

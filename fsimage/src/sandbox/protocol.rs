@@ -31,6 +31,7 @@
 //! | 12   | LABEL       | handle:u32 |
 //! | 0x40 | SOURCE_DATA | the bytes asked for by SOURCE_READ |
 //! | 0x41 | SOURCE_ERR  | error |
+//! | 0x42 | SOURCE_DATA_SHM | empty: the bytes are at the start of the shared window's first half |
 //!
 //! # Worker → host
 //! | kind | name        | payload |
@@ -38,6 +39,7 @@
 //! | 0x80 | READY       | nplugins:u16 (len:u8 name)*nplugins notes.. (len 0: failed to load) |
 //! | 0x81 | OK          | the reply to the request, by request kind (below) |
 //! | 0x82 | ERR         | error = code:u32 message.. (UTF-8, <= MAX_MESSAGE) |
+//! | 0x83 | OK_SHM      | n:u32: a READ's n bytes are at the start of the shared window's second half |
 //! | 0x90 | SOURCE_READ | slot:u32 offset:u64 len:u32 (len <= MAX_SOURCE_READ) |
 //!
 //! OK payloads: PROBE `confidence:u32` (<= 100); MOUNT `handle:u32`, then
@@ -107,12 +109,17 @@ pub const MAX_PATH: usize = 4096;
 pub const K_SOURCE_DATA: u8 = 0x40;
 /// Host → worker: a SOURCE_READ failed.
 pub const K_SOURCE_ERR: u8 = 0x41;
+/// Host → worker: the bytes a SOURCE_READ asked for are in the shared
+/// window (see `sandbox::shm`).
+pub const K_SOURCE_DATA_SHM: u8 = 0x42;
 /// Worker → host: started, locked down, plugins loaded.
 pub const K_READY: u8 = 0x80;
 /// Worker → host: success reply.
 pub const K_OK: u8 = 0x81;
 /// Worker → host: error reply.
 pub const K_ERR: u8 = 0x82;
+/// Worker → host: a READ's bytes are in the shared window.
+pub const K_OK_SHM: u8 = 0x83;
 /// Worker → host: a plugin wants device bytes.
 pub const K_SOURCE_READ: u8 = 0x90;
 
@@ -644,6 +651,8 @@ pub enum WorkerMsg<'a> {
     },
     /// A success reply; the payload depends on the request.
     Ok(&'a [u8]),
+    /// A READ reply whose bytes (this many) are in the shared window.
+    OkShm(u32),
     /// An error reply.
     Err(AbiError),
     /// The worker's plugin wants `len` bytes at `offset` of device `slot`.
@@ -686,6 +695,11 @@ pub fn decode_worker_msg(body: &[u8]) -> Result<WorkerMsg<'_>, ProtocolError> {
             })
         }
         K_OK => Ok(WorkerMsg::Ok(r.rest())),
+        K_OK_SHM => {
+            let n = r.u32()?;
+            r.end()?;
+            Ok(WorkerMsg::OkShm(n))
+        }
         K_ERR => Ok(WorkerMsg::Err(decode_error(r.rest())?)),
         K_SOURCE_READ => {
             let (slot, offset, len) = (r.u32()?, r.u64()?, r.u32()?);
@@ -706,13 +720,24 @@ pub fn decode_worker_msg(body: &[u8]) -> Result<WorkerMsg<'_>, ProtocolError> {
 #[allow(missing_docs)]
 pub enum Reply<'a> {
     Confidence(u32),
-    Mounted { handle: u32, root: Option<u64> },
+    Mounted {
+        handle: u32,
+        root: Option<u64>,
+    },
     Unit,
     Id(u64),
-    Entry { id: u64, stat: Option<Stat> },
+    Entry {
+        id: u64,
+        stat: Option<Stat>,
+    },
     Stat(Stat),
     Data(&'a [u8]),
-    Dir { next: u64, entries: Vec<DirEntry> },
+    /// READ bytes in the shared window (no more than asked).
+    Shm(u32),
+    Dir {
+        next: u64,
+        entries: Vec<DirEntry>,
+    },
     Bytes(&'a [u8]),
     OptBytes(Option<&'a [u8]>),
     Extents(Vec<Extent>),
@@ -787,6 +812,11 @@ pub fn decode_reply<'a>(
 ) -> Result<Result<Reply<'a>, AbiError>, ProtocolError> {
     match decode_worker_msg(body)? {
         WorkerMsg::Ok(p) => decode_ok(req, p).map(Ok),
+        WorkerMsg::OkShm(n) => match req {
+            Request::Read { len, .. } if n <= *len => Ok(Ok(Reply::Shm(n))),
+            Request::Read { len, .. } => violation(format!("read returned {n} bytes, {len} asked")),
+            _ => violation("shared-window reply to a request other than READ"),
+        },
         WorkerMsg::Err(e) => Ok(Err(e)),
         WorkerMsg::Ready { .. } => violation("unexpected READY"),
         WorkerMsg::SourceRead { .. } => violation("unexpected SOURCE_READ"),
@@ -966,6 +996,25 @@ mod tests {
         let n = (cut.len() - 4) as u32;
         cut[..4].copy_from_slice(&n.to_le_bytes());
         assert!(decode_reply(&lookup, body(&cut)).is_err());
+    }
+
+    #[test]
+    fn shared_window_replies_only_answer_reads_within_their_length() {
+        let read = Request::Read {
+            handle: 1,
+            id: 1,
+            offset: 0,
+            len: 4,
+        };
+        let shm = |n: u32| Frame::new(K_OK_SHM).u32(n).finish().unwrap();
+        assert_eq!(
+            decode_reply(&read, body(&shm(4))).unwrap(),
+            Ok(Reply::Shm(4))
+        );
+        assert!(decode_reply(&read, body(&shm(5))).is_err());
+        assert!(decode_reply(&Request::Stat(1, 1), body(&shm(0))).is_err());
+        let long = Frame::new(K_OK_SHM).u32(1).u8(0).finish().unwrap();
+        assert!(decode_reply(&read, body(&long)).is_err());
     }
 
     #[test]

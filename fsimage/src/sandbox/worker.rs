@@ -6,6 +6,7 @@ use super::Config;
 use super::protocol::{
     self, DevSpec, K_SOURCE_DATA, K_SOURCE_ERR, ProtocolError, Reply, Request, WorkerMsg,
 };
+use super::shm;
 use crate::plugin::Plugin;
 use fsimage_abi::io::check_range;
 use fsimage_abi::{Error as AbiError, ReadAt, Result as AbiResult};
@@ -54,6 +55,8 @@ struct Io {
     buf: Vec<u8>,
     /// Device read scratch space.
     scratch: Vec<u8>,
+    /// The shared window, if there is one.
+    shm: Option<super::shm::Shm>,
 }
 
 /// One running worker process.
@@ -240,19 +243,31 @@ impl Io {
         deadline: Instant,
     ) -> Result<(), Fail> {
         let len = len as usize;
-        let result = match self.slots.get(&slot) {
+        let dev = match self.slots.get(&slot) {
             None => Err(AbiError::invalid(format!("no device {slot}"))),
-            Some(dev) => check_range(offset, len as u64, dev.size()).and_then(|()| {
-                self.scratch.clear();
-                self.scratch.resize(len, 0);
-                dev.read_exact_at(offset, &mut self.scratch)
-            }),
+            Some(dev) => check_range(offset, len as u64, dev.size()).map(|()| dev.clone()),
         };
+        // Straight into the shared window when there is one.
+        let in_window = len <= shm::HALF && self.shm.is_some();
+        let result = dev.and_then(|dev| match &self.shm {
+            Some(s) if in_window => s.fill_in(len, |b| dev.read_exact_at(offset, b)),
+            _ => {
+                // Grown, never cleared: every byte asked is overwritten.
+                if self.scratch.len() < len {
+                    self.scratch.resize(len, 0);
+                }
+                dev.read_exact_at(offset, &mut self.scratch[..len])
+            }
+        });
         match result {
+            Ok(()) if in_window => {
+                let h = protocol::header_for(protocol::K_SOURCE_DATA_SHM, 0)?;
+                self.send(&[&h], deadline)
+            }
             Ok(()) => {
                 let h = protocol::header_for(K_SOURCE_DATA, len)?;
                 let data = std::mem::take(&mut self.scratch);
-                let r = self.send(&[&h, &data], deadline);
+                let r = self.send(&[&h, &data[..len]], deadline);
                 self.scratch = data;
                 r
             }
@@ -276,7 +291,7 @@ impl Io {
                 WorkerMsg::Ready { .. } => {
                     return Err(Fail::Protocol("unexpected READY".into()));
                 }
-                WorkerMsg::Ok(_) | WorkerMsg::Err(_) => return Ok(()),
+                WorkerMsg::Ok(_) | WorkerMsg::OkShm(_) | WorkerMsg::Err(_) => return Ok(()),
             }
         }
     }
@@ -471,12 +486,21 @@ impl Worker {
             cmd.arg("--debug");
         }
         // Standard output carries the network namespace to join, if any.
-        let net = shared_net::get();
-        if net.is_some() {
-            cmd.arg("--join-net");
+        // Standard output carries the shared window, if there is one.
+        let mut window = shm::Shm::new();
+        let out = window
+            .as_ref()
+            .and_then(|s| s.fd().try_clone_to_owned().ok());
+        if out.is_some() {
+            cmd.arg("--shm");
+        } else {
+            window = None;
+        }
+        if let Some(fd) = shared_net::raw() {
+            cmd.arg("--join-net").arg(fd.to_string());
         }
         cmd.stdin(Stdio::from(OwnedFd::from(theirs)))
-            .stdout(net.map_or_else(Stdio::null, Stdio::from))
+            .stdout(out.map_or_else(Stdio::null, Stdio::from))
             .stderr(if cfg.debug {
                 Stdio::inherit()
             } else {
@@ -501,6 +525,7 @@ impl Worker {
                 mounted: HashMap::new(),
                 buf: Vec::new(),
                 scratch: Vec::new(),
+                shm: window,
             },
             exe: exe.to_path_buf(),
         })
@@ -538,6 +563,40 @@ impl Worker {
     ) -> AbiResult<T> {
         let mut io = self.io.lock().unwrap_or_else(|p| p.into_inner());
         self.call_locked(&mut io, who, req, f)
+    }
+
+    /// READ into `buf` (as long as the request asks): the bytes come in
+    /// the reply, or in the shared window, copied out while the worker
+    /// waits for its next request.
+    pub(crate) fn read(&self, who: &str, req: &Request<'_>, buf: &mut [u8]) -> AbiResult<usize> {
+        let mut io = self.io.lock().unwrap_or_else(|p| p.into_inner());
+        let mut in_window = None;
+        let n = self.call_locked(&mut io, who, req, |r| match r {
+            Reply::Data(d) => {
+                // decode_reply checked d.len() <= the length asked.
+                let n = d.len().min(buf.len());
+                buf[..n].copy_from_slice(&d[..n]);
+                Ok(n)
+            }
+            Reply::Shm(n) => {
+                in_window = Some(n as usize);
+                Ok(0)
+            }
+            _ => Err(AbiError::Io("sandbox: unexpected reply to read".into())),
+        })?;
+        let Some(n) = in_window else {
+            return Ok(n);
+        };
+        let n = n.min(buf.len());
+        if io
+            .shm
+            .as_ref()
+            .is_some_and(|s| s.copy_out(shm::OUT, &mut buf[..n]))
+        {
+            return Ok(n);
+        }
+        let p = Fail::Protocol("a shared-window reply without a window".into());
+        Err(AbiError::Io(io.fail(who, p, self.timeout)))
     }
 
     fn call_locked<T>(
@@ -707,10 +766,11 @@ mod shared_net {
 
     static NET: Mutex<Option<OwnedFd>> = Mutex::new(None);
 
-    /// A descriptor of the kept namespace, for a new worker.
-    pub(super) fn get() -> Option<OwnedFd> {
+    /// The kept namespace's descriptor number in this process: a new
+    /// worker (root, as we are) opens it as `/proc/PPID/fd/N`.
+    pub(super) fn raw() -> Option<std::os::fd::RawFd> {
         let g = NET.lock().unwrap_or_else(|p| p.into_inner());
-        g.as_ref().and_then(|fd| fd.try_clone().ok())
+        g.as_ref().map(std::os::fd::AsRawFd::as_raw_fd)
     }
 
     /// Keeps worker `pid`'s network namespace, if none is kept yet and it
