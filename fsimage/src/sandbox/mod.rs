@@ -13,9 +13,11 @@
 //! the fast data path) is shared with in-process mounts.
 //!
 //! # What the worker gets
-//! Only one end of a socket pair (as its standard input), standard output
-//! and error on `/dev/null` (error inherited in debug mode), an empty
-//! environment, and the plugin paths in its first message (LOAD). It holds
+//! Only one end of a socket pair (as its standard input), on Linux a 16 MiB
+//! shared memory window (a memfd, as its standard output, which it maps and
+//! then points at `/dev/null`), standard error on `/dev/null` (inherited in
+//! debug mode), an empty environment, and the plugin paths in its first
+//! message (LOAD). It holds
 //! **no image descriptor**: every byte a plugin reads is asked of the host
 //! (`SOURCE_READ`), which reads it through the device's window, so a worker
 //! can never see past its partition. It enters its namespaces, loads the
@@ -26,10 +28,12 @@
 //! ([`crate::plugin::check_extents`]) and reads the image itself, so
 //! sandboxed bulk reads run at `pread` speed. Only data the plugin must
 //! transform (compressed, inline, checksummed) comes back in READ replies,
-//! up to [`protocol::MAX_READ`] bytes each. Round trips are what a
+//! up to [`protocol::MAX_READ`] bytes each, through the shared window
+//! ([`shm`]) as device bytes go the other way. Round trips are what a
 //! sandboxed call costs, so the host remembers a mount's lookups and stats
 //! (bounded; the image is read-only, so they never change), the probes of
-//! one open, and the worker fetches device bytes in cached 64 KiB blocks.
+//! one open, and the worker fetches device bytes in cached 64 KiB blocks,
+//! and 4 MiB ahead once large reads run in sequence.
 //!
 //! # Lock-down, per platform
 //! | measure | Linux | other Unixes |
