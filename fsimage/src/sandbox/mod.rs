@@ -644,3 +644,53 @@ impl Mount for SandboxMount {
         self.opt_bytes(&Request::Label(self.handle))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::image::FileImage;
+
+    /// target/debug, where the workspace build left the plugins and worker.
+    fn build_dir() -> PathBuf {
+        let exe = std::env::current_exe().unwrap();
+        exe.parent().unwrap().parent().unwrap().to_path_buf()
+    }
+
+    fn dev(name: &str) -> Arc<dyn ReadAt> {
+        Arc::new(FileImage::open(fsimage_testkit::image(name)).unwrap())
+    }
+
+    #[test]
+    fn a_plugin_wanted_later_gets_a_worker_that_has_it() {
+        let dir = build_dir();
+        let mut reg = Registry::default();
+        for so in ["libfsimage_plugin_ext2.so", "libfsimage_plugin_iso9660.so"] {
+            if reg.load_file(&dir.join(so)).is_none() {
+                eprintln!("{so} not built: skipped");
+                return;
+            }
+        }
+        let image = Path::new("test");
+        // No window known up front: no worker yet.
+        let runner = Runner::new(&Config::default(), &reg, image, None, &[], None).unwrap();
+        let Runner::Sandbox(s) = &runner else {
+            panic!("not sandboxed")
+        };
+        assert!(s.current.lock().unwrap().is_none());
+        let (ext2, iso) = (reg.get("ext2").unwrap(), reg.get("iso9660").unwrap());
+        let ext = [dev("ext/ext2-1k")];
+        let cd = [dev("iso9660/iso-l1")];
+        // ISO 9660's magic is not on the ext image: answered without a worker.
+        assert_eq!(runner.probe(&iso, &ext).unwrap(), 0);
+        assert!(s.current.lock().unwrap().is_none());
+        assert!(runner.probe(&ext2, &ext).unwrap() > 0);
+        let first = s.current.lock().unwrap().clone().unwrap();
+        assert_eq!(first.index_of("iso9660"), None);
+        // Now ISO 9660 is wanted: a new worker with both.
+        assert!(runner.probe(&iso, &cd).unwrap() > 0);
+        let second = s.current.lock().unwrap().clone().unwrap();
+        assert!(!Arc::ptr_eq(&first, &second));
+        assert!(second.index_of("ext2").is_some() && second.index_of("iso9660").is_some());
+        assert_eq!(*s.spawns.lock().unwrap(), 2);
+    }
+}
