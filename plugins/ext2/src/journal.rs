@@ -90,24 +90,77 @@ fn be32(b: &[u8], off: usize) -> u32 {
         .map_or(0, |s| u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
 }
 
-/// ext4 fast-commit tag of the area's first record (fs/ext4/fast_commit.h,
-/// `EXT4_FC_TAG_HEAD`): `fc_tag:le16 fc_len:le16 fc_features:le32 fc_tid:le32`.
+/// ext4 fast-commit record tags (fs/ext4/fast_commit.h). Each record is
+/// `fc_tag:le16 fc_len:le16` and `fc_len` value bytes, within one block.
+const EXT4_FC_TAG_ADD_RANGE: u16 = 0x0001;
+const EXT4_FC_TAG_DEL_RANGE: u16 = 0x0002;
+const EXT4_FC_TAG_CREAT: u16 = 0x0003;
+const EXT4_FC_TAG_LINK: u16 = 0x0004;
+const EXT4_FC_TAG_UNLINK: u16 = 0x0005;
+const EXT4_FC_TAG_INODE: u16 = 0x0006;
+const EXT4_FC_TAG_PAD: u16 = 0x0007;
+/// `fc_tid:le32 fc_crc:le32`, then padding to the end of the block.
+const EXT4_FC_TAG_TAIL: u16 = 0x0008;
+/// `fc_features:le32 fc_tid:le32`.
 const EXT4_FC_TAG_HEAD: u16 = 0x0009;
 
-/// The transaction id of the fast commits in the area starting at log
-/// block `fc_first`, if its first block opens with a head record.
-fn fast_commit_tid(log: &Log<'_>, fc_first: u64) -> Option<u32> {
-    // An unreadable area holds nothing the kernel could replay either.
-    let b = log.block(fc_first).ok()?;
-    let le16 = |o: usize| b.get(o..o + 2).map(|s| u16::from_le_bytes([s[0], s[1]]));
-    let le32 = |o: usize| {
-        b.get(o..o + 4)
-            .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
-    };
-    if le16(0) == Some(EXT4_FC_TAG_HEAD) && le16(2).is_some_and(|len| len >= 8) {
-        return le32(8);
+/// Whether the kernel would apply fast commits of transaction `tid` from
+/// the area at log blocks `fc_first..fc_end`: it opens with a head record
+/// of `tid`, and a tail record of `tid` follows whose CRC (crc32c from 0
+/// over every record since the head or the last tail, the tail up to its
+/// `fc_crc`) matches, before any malformed record (fast_commit.c,
+/// `ext4_fc_replay_scan`). A torn or stale area is ignored, as there.
+fn fast_commits_pending(log: &Log<'_>, fc_first: u64, fc_end: u64, tid: u32) -> bool {
+    let mut crc = 0u32;
+    for (n, j) in (fc_first..fc_end).enumerate() {
+        // An unreadable block ends what the kernel could replay too.
+        let Ok(b) = log.block(j) else {
+            return false;
+        };
+        let le16 = |o: usize| b.get(o..o + 2).map(|s| u16::from_le_bytes([s[0], s[1]]));
+        let le32 = |o: usize| {
+            b.get(o..o + 4)
+                .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+        };
+        if n == 0 && le16(0) != Some(EXT4_FC_TAG_HEAD) {
+            return false;
+        }
+        let mut at = 0usize;
+        while let (Some(tag), Some(len)) = (le16(at), le16(at + 2)) {
+            let val = at + 4;
+            let len = usize::from(len);
+            let Some(end) = val.checked_add(len).filter(|&e| e <= b.len()) else {
+                return false;
+            };
+            let len_ok = match tag {
+                EXT4_FC_TAG_ADD_RANGE => len == 16,
+                EXT4_FC_TAG_DEL_RANGE => len == 12,
+                EXT4_FC_TAG_CREAT | EXT4_FC_TAG_LINK | EXT4_FC_TAG_UNLINK => {
+                    (9..=263).contains(&len)
+                }
+                EXT4_FC_TAG_INODE => len > 4,
+                EXT4_FC_TAG_PAD => true,
+                // A tail's value runs on to the end of its block.
+                EXT4_FC_TAG_TAIL => len >= 8,
+                EXT4_FC_TAG_HEAD => len == 8,
+                _ => false,
+            };
+            if !len_ok {
+                return false;
+            }
+            match tag {
+                EXT4_FC_TAG_TAIL => {
+                    crc = csum::chksum(crc, &b[at..val + 4]);
+                    // A good tail is all the kernel needs to replay.
+                    return le32(val) == Some(tid) && le32(val + 4) == Some(crc);
+                }
+                EXT4_FC_TAG_HEAD if le32(val + 4) != Some(tid) => return false,
+                _ => crc = csum::chksum(crc, &b[at..end]),
+            }
+            at = end;
+        }
     }
-    None
+    false
 }
 
 /// Checks the jbd2 v2/v3 checksum of a descriptor, revoke or commit block.
@@ -386,9 +439,10 @@ pub fn replay(vol: &Volume, verify: bool) -> Result<Overlay> {
     // inodes, extents and directory entries, which this reader does not do:
     // say so rather than give an older view as the kernel's.
     let fc_first = last + 1;
+    let fc_end = u64::from(jsb.s_maxlen.get());
     if incompat & INCOMPAT_FAST_COMMIT != 0
-        && fc_first < u64::from(jsb.s_maxlen.get())
-        && fast_commit_tid(&log, fc_first) == Some(seq)
+        && fc_first < fc_end
+        && fast_commits_pending(&log, fc_first, fc_end, seq)
     {
         return Err(Error::unsupported(format!(
             "ext4 feature: fast-commit replay (the journal holds fast commits of \

@@ -373,3 +373,35 @@ fn pending_fast_commits_are_refused_by_name() {
     // fixtures.rs; fast_commit without pending records needs no replay.
     assert!(mount("ext/ext4-kernel-dirty-fc", "").is_ok());
 }
+
+#[test]
+fn a_fast_commit_area_with_a_bad_crc_is_ignored_as_the_kernel_does() {
+    // The kernel applies fast commits only up to a tail record whose CRC
+    // holds; with the only tail spoiled it replays the full commits alone,
+    // and so does journal=replay (rather than refusing).
+    let mut bytes = fsimage_testkit::plugin::image_bytes("ext/ext4-kernel-dirty-fc");
+    let head = bytes
+        .chunks(4096)
+        .position(|b| b.starts_with(&[9, 0, 8, 0]) && b.get(8..12) == Some(&6u32.to_le_bytes()))
+        .expect("the fast-commit area's head record")
+        * 4096;
+    // Records: head, then ADD_RANGE, INODE, ..., the tail (tag 8).
+    let mut at = head;
+    while bytes[at..at + 2] != [8, 0] {
+        at += 4 + usize::from(u16::from_le_bytes([bytes[at + 2], bytes[at + 3]]));
+    }
+    assert_eq!(
+        bytes[at + 4..at + 8],
+        6u32.to_le_bytes(),
+        "tail of transaction 6"
+    );
+    let good: fsimage_plugin_ext2::Ext2Fs =
+        fsimage_testkit::plugin::mount_bytes(bytes.clone(), "").unwrap();
+    bytes[at + 8] ^= 1; // fc_crc
+    let fs: fsimage_plugin_ext2::Ext2Fs =
+        fsimage_testkit::plugin::mount_bytes(bytes, "journal=replay").expect("replayed");
+    // The fast commits' new file is not there; the full commits' view is.
+    assert!(lookup_path(&fs, b"/tree/etc/fc-new").is_err());
+    assert!(lookup_path(&good, b"/tree/etc/fc-new").is_err());
+    assert!(lookup_path(&fs, b"/tree/etc/motd").is_ok());
+}
