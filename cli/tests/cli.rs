@@ -279,3 +279,71 @@ fn partition_ids_select_filesystems() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no partition"));
 }
+
+/// Run as root, the sandbox also works for an unprivileged user: the worker
+/// then makes its own user namespace to build the others and the chroot in.
+/// Every measure must apply (the debug output lists any that did not), and
+/// the data read through the shared window must be right.
+#[test]
+#[cfg(target_os = "linux")]
+fn an_unprivileged_user_gets_the_whole_sandbox() {
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    let setpriv = std::path::Path::new("/usr/bin/setpriv");
+    if !root || !setpriv.exists() {
+        eprintln!("needs root and setpriv: skipped");
+        return;
+    }
+    let name = "zfs/ozfs-lz4";
+    let e = manifest(name)
+        .into_iter()
+        .find(|e| e.kind == EntryKind::File && e.size > 100_000)
+        .unwrap();
+    // A copy the unprivileged user can read.
+    let dir = std::env::temp_dir().join(format!("fsimage-nobody-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let img = dir.join("image");
+    std::fs::copy(image(name), &img).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&img, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let nobody = |cmd: &std::ffi::OsStr| {
+        let mut c = Command::new(setpriv);
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(cmd);
+        c
+    };
+    // The build tree and the copy must be open to that user (they are not
+    // under a private home directory, say).
+    let cat_bin = std::path::Path::new(env!("CARGO_BIN_EXE_fsimage-cat"));
+    let bin_dir = cat_bin.parent().unwrap();
+    let reachable = nobody("/bin/sh".as_ref())
+        .arg("-c")
+        .arg(r#"test -x "$0" && test -x "$1/fsimage-worker" && test -r "$1/libfsimage_plugin_zfs.so" && test -r "$2""#)
+        .arg(cat_bin)
+        .arg(bin_dir)
+        .arg(&img)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !reachable {
+        let _ = std::fs::remove_dir_all(&dir);
+        eprintln!(
+            "{} or {} not open to an unprivileged user: skipped",
+            bin_dir.display(),
+            img.display()
+        );
+        return;
+    }
+    let out = nobody(cat_bin.as_os_str())
+        .arg("-v")
+        .arg(&img)
+        .arg(&e.path)
+        .env("FSIMAGE_SANDBOX_DEBUG", "1")
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(!err.contains("not applied"), "{err}");
+    assert_eq!(Some(sha256_hex(&out.stdout)), e.sha256, "{err}");
+}
