@@ -108,9 +108,10 @@ impl OpenOptions {
     /// Opens `image` and mounts the filesystem chosen by these options.
     pub fn open(&self, image: impl AsRef<Path>) -> Result<Filesystem> {
         let image = image.as_ref();
+        let file = open_image(image)?;
+        // The worker starts while the plugins load (not for a missing image).
         let pre = crate::sandbox::prestart(&self.sandbox);
         let reg = self.load_registry()?;
-        let file = open_image(image)?;
         let explicit = match self.offset {
             Some(off) => {
                 let len = file.size().saturating_sub(off);
@@ -181,9 +182,9 @@ impl OpenOptions {
     /// options say) and which one the root choice picks.
     pub fn partitions(&self, image: impl AsRef<Path>) -> Result<PartitionReport> {
         let image = image.as_ref();
+        let file = open_image(image)?;
         let pre = crate::sandbox::prestart(&self.sandbox);
         let reg = self.load_registry()?;
-        let file = open_image(image)?;
         let disk_err = |source| Error::Disk {
             image: image.to_path_buf(),
             source,
