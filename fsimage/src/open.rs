@@ -127,14 +127,7 @@ impl OpenOptions {
             Some((_, w)) => vec![w.clone()],
             None => probe_windows(&file, disk::parse(&*file).ok().as_ref()),
         };
-        let runner = Runner::new(
-            &self.sandbox,
-            &reg,
-            image,
-            self.fs.as_deref(),
-            &windows,
-            pre,
-        )?;
+        let runner = self.runner(&reg, image, &windows, pre)?;
         let chosen = if let Some((off, window)) = explicit {
             Chosen {
                 window,
@@ -177,6 +170,17 @@ impl OpenOptions {
         }))
     }
 
+    /// How this open runs plugins (see [`Runner::new`]).
+    fn runner(
+        &self,
+        reg: &Registry,
+        image: &Path,
+        windows: &[Arc<dyn ReadAt>],
+        pre: Option<crate::sandbox::Starting>,
+    ) -> Result<Runner> {
+        Runner::new(&self.sandbox, reg, image, self.fs.as_deref(), windows, pre)
+    }
+
     /// Reads `image`'s partition table and says which filesystem each
     /// partition holds (as the plugins recognise it, sandboxed as these
     /// options say) and which one the root choice picks.
@@ -191,14 +195,7 @@ impl OpenOptions {
         };
         let layout = disk::parse(&*file).map_err(disk_err)?;
         let windows = probe_windows(&file, Some(&layout));
-        let runner = Runner::new(
-            &self.sandbox,
-            &reg,
-            image,
-            self.fs.as_deref(),
-            &windows,
-            pre,
-        )?;
+        let runner = self.runner(&reg, image, &windows, pre)?;
         let mut fs: Vec<(String, Option<String>)> = Vec::new();
         let mut probe = |p: &disk::Partition| -> Option<String> {
             if let Some((_, f)) = fs.iter().find(|(id, _)| *id == p.id) {
