@@ -5,7 +5,7 @@
 use crate::error::{Error, ErrorCode, Result};
 use crate::io::ReadAt;
 use crate::raw::{self, RawError, RawExtent, RawSource, RawStat, RawTimespec};
-use crate::types::{DirEntry, Extent, FileKind, Stat, Timespec};
+use crate::types::{DirEntry, Extent, ExtentKind, FileKind, Stat, Timespec};
 use std::ffi::{CStr, c_void};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
@@ -54,6 +54,68 @@ pub trait DirSink {
 pub trait ExtentSink {
     /// Offers one extent; `false` means full (not taken): stop.
     fn push(&mut self, extent: Extent) -> bool;
+}
+
+/// Offers `[from, size)` as one opaque extent (data the core must `read`
+/// through the plugin), if `from < size`.
+pub fn opaque_tail(from: u64, size: u64, sink: &mut dyn ExtentSink) {
+    if from < size {
+        sink.push(Extent::opaque(from, size - from));
+    }
+}
+
+/// Merges neighbouring extents of one kind (Data only when contiguous on
+/// the same device) before they reach `sink`: block-mapped filesystems find
+/// their extents a block or a run at a time.
+pub struct Coalesce<'a> {
+    sink: &'a mut dyn ExtentSink,
+    pending: Option<Extent>,
+    full: bool,
+}
+
+impl<'a> Coalesce<'a> {
+    /// Merges into `sink`; call [`Coalesce::finish`] at the end.
+    pub fn new(sink: &'a mut dyn ExtentSink) -> Self {
+        Coalesce {
+            sink,
+            pending: None,
+            full: false,
+        }
+    }
+
+    /// Offers one extent; `false` once the sink is full: stop.
+    pub fn push(&mut self, e: Extent) -> bool {
+        if self.full {
+            return false;
+        }
+        if let Some(p) = &mut self.pending {
+            let follows = |a: u64, b: u64| a.checked_add(p.length) == Some(b);
+            let joins = p.kind == e.kind
+                && follows(p.file_offset, e.file_offset)
+                && (e.kind != ExtentKind::Data
+                    || (p.device == e.device && follows(p.device_offset, e.device_offset)));
+            if let Some(len) = p.length.checked_add(e.length).filter(|_| joins) {
+                p.length = len;
+                return true;
+            }
+            let done = *p;
+            if !self.sink.push(done) {
+                self.full = true;
+                return false;
+            }
+        }
+        self.pending = Some(e);
+        true
+    }
+
+    /// Hands over the last extent held back.
+    pub fn finish(mut self) {
+        if !self.full
+            && let Some(p) = self.pending.take()
+        {
+            self.sink.push(p);
+        }
+    }
 }
 
 /// A filesystem reader. Every method is a pure function of the bytes of the
@@ -730,4 +792,59 @@ macro_rules! export_plugin {
             &VTABLE
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Takes at most `cap` extents.
+    struct Capped(Vec<Extent>, usize);
+    impl ExtentSink for Capped {
+        fn push(&mut self, e: Extent) -> bool {
+            if self.0.len() >= self.1 {
+                return false;
+            }
+            self.0.push(e);
+            true
+        }
+    }
+
+    #[test]
+    fn coalesce_merges_only_what_follows_on() {
+        let mut sink = Capped(Vec::new(), 10);
+        let mut c = Coalesce::new(&mut sink);
+        assert!(c.push(Extent::data(0, 4096, 8192)));
+        assert!(c.push(Extent::data(4096, 4096, 12288))); // contiguous: merged
+        assert!(c.push(Extent::data(8192, 4096, 0))); // elsewhere on disk
+        assert!(c.push(Extent::zero(12288, 100)));
+        assert!(c.push(Extent::zero(12388, 100))); // merged
+        assert!(c.push(Extent::opaque(12488, 5)));
+        c.finish();
+        assert_eq!(
+            sink.0,
+            [
+                Extent::data(0, 8192, 8192),
+                Extent::data(8192, 4096, 0),
+                Extent::zero(12288, 200),
+                Extent::opaque(12488, 5),
+            ]
+        );
+    }
+
+    #[test]
+    fn coalesce_stops_when_the_sink_is_full() {
+        let mut sink = Capped(Vec::new(), 1);
+        let mut c = Coalesce::new(&mut sink);
+        assert!(c.push(Extent::zero(0, 1)));
+        assert!(c.push(Extent::opaque(1, 1)));
+        assert!(!c.push(Extent::zero(2, 1))); // the opaque one did not fit
+        assert!(!c.push(Extent::zero(3, 1)));
+        c.finish();
+        assert_eq!(sink.0, [Extent::zero(0, 1)]);
+        let mut sink = Capped(Vec::new(), 4);
+        opaque_tail(7, 7, &mut sink);
+        opaque_tail(3, 7, &mut sink);
+        assert_eq!(sink.0, [Extent::opaque(3, 4)]);
+    }
 }

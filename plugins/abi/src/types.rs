@@ -178,3 +178,40 @@ pub struct Extent {
     /// Byte offset on that device ([`ExtentKind::Data`] only).
     pub device_offset: u64,
 }
+
+impl Extent {
+    /// `length` bytes from `file_offset` that lie as they are at
+    /// `device_offset` of device 0.
+    pub const fn data(file_offset: u64, length: u64, device_offset: u64) -> Extent {
+        Extent {
+            file_offset,
+            length,
+            kind: ExtentKind::Data,
+            device: 0,
+            device_offset,
+        }
+    }
+
+    /// `length` bytes from `file_offset` that read as zeros (a hole).
+    pub const fn zero(file_offset: u64, length: u64) -> Extent {
+        Extent {
+            file_offset,
+            length,
+            kind: ExtentKind::Zero,
+            device: 0,
+            device_offset: 0,
+        }
+    }
+
+    /// `length` bytes from `file_offset` the core must `read` through the
+    /// plugin (compressed, inline, replaced by the journal...).
+    pub const fn opaque(file_offset: u64, length: u64) -> Extent {
+        Extent {
+            file_offset,
+            length,
+            kind: ExtentKind::Opaque,
+            device: 0,
+            device_offset: 0,
+        }
+    }
+}

@@ -24,9 +24,9 @@ mod superblock;
 mod volume;
 
 use fsimage_abi::raw::RawMagic;
+use fsimage_abi::sdk::{Coalesce, opaque_tail};
 use fsimage_abi::{
-    Device, DirSink, Error, Extent, ExtentKind, ExtentSink, FileKind, Filesystem, ReadAt, Result,
-    Stat,
+    Device, DirSink, Error, Extent, ExtentSink, FileKind, Filesystem, ReadAt, Result, Stat,
 };
 use inode::{EXT4_EXTENTS_FL, EXT4_INDEX_FL, EXT4_INLINE_DATA_FL, Inode};
 use limits::{MAX_NAME_LEN, MAX_SYMLINK};
@@ -299,68 +299,25 @@ impl Filesystem for Ext2Fs {
             return Ok(());
         }
         if Self::is_inline(&inode) || Self::is_fast_symlink(&inode) {
-            sink.push(Extent {
-                file_offset: from,
-                length: size - from,
-                kind: ExtentKind::Opaque,
-                device: 0,
-                device_offset: 0,
-            });
+            opaque_tail(from, size, sink);
             return Ok(());
         }
         let nblocks = self.span_blocks(&inode)?;
         let bs = self.vol.block_size();
         let vol = &self.vol;
-        let mut pending: Option<Extent> = None;
-        let mut full = false;
-        // Pushes one extent, merging with the previous when contiguous.
-        let mut put = |e: Extent, pending: &mut Option<Extent>| -> bool {
-            if let Some(p) = pending {
-                let joins = p.kind == e.kind
-                    && p.file_offset + p.length == e.file_offset
-                    && (e.kind != ExtentKind::Data
-                        || p.device_offset + p.length == e.device_offset);
-                if joins {
-                    p.length += e.length;
-                    return true;
-                }
-                let done = *p;
-                *pending = Some(e);
-                return sink.push(done);
-            }
-            *pending = Some(e);
-            true
-        };
+        let mut out = Coalesce::new(sink);
         map::for_each_run(vol, &inode, from / bs, nblocks, &mut |run| {
             let rs = (run.lblk * bs).max(from);
             let re = ((run.lblk + run.len) * bs).min(size);
             if rs >= re {
                 return Ok(true);
             }
-            let ok = match run.pblk {
-                None => put(
-                    Extent {
-                        file_offset: rs,
-                        length: re - rs,
-                        kind: ExtentKind::Zero,
-                        device: 0,
-                        device_offset: 0,
-                    },
-                    &mut pending,
-                ),
+            Ok(match run.pblk {
+                None => out.push(Extent::zero(rs, re - rs)),
                 Some(p) => {
                     let dev_off = p * bs + (rs - run.lblk * bs);
                     if vol.overlay.is_empty() {
-                        put(
-                            Extent {
-                                file_offset: rs,
-                                length: re - rs,
-                                kind: ExtentKind::Data,
-                                device: 0,
-                                device_offset: dev_off,
-                            },
-                            &mut pending,
-                        )
+                        out.push(Extent::data(rs, re - rs, dev_off))
                     } else {
                         // Blocks the journal replaced must go through `read`.
                         let mut ok = true;
@@ -368,37 +325,19 @@ impl Filesystem for Ext2Fs {
                         while pos < re && ok {
                             let blk = p + (pos / bs - run.lblk);
                             let stop = ((pos / bs + 1) * bs).min(re);
-                            let replaced = vol.overlay.get(blk).is_some();
-                            ok = put(
-                                Extent {
-                                    file_offset: pos,
-                                    length: stop - pos,
-                                    kind: if replaced {
-                                        ExtentKind::Opaque
-                                    } else {
-                                        ExtentKind::Data
-                                    },
-                                    device: 0,
-                                    device_offset: if replaced { 0 } else { dev_off + (pos - rs) },
-                                },
-                                &mut pending,
-                            );
+                            ok = out.push(if vol.overlay.get(blk).is_some() {
+                                Extent::opaque(pos, stop - pos)
+                            } else {
+                                Extent::data(pos, stop - pos, dev_off + (pos - rs))
+                            });
                             pos = stop;
                         }
                         ok
                     }
                 }
-            };
-            if !ok {
-                full = true;
-            }
-            Ok(ok)
+            })
         })?;
-        if !full {
-            if let Some(p) = pending {
-                sink.push(p);
-            }
-        }
+        out.finish();
         Ok(())
     }
 

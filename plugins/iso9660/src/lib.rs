@@ -43,9 +43,9 @@ mod zisofs;
 
 use dir::Record;
 use fsimage_abi::raw::RawMagic;
+use fsimage_abi::sdk::opaque_tail;
 use fsimage_abi::{
-    Device, DirSink, Error, Extent, ExtentKind, ExtentSink, FileKind, Filesystem, ReadAt, Result,
-    Stat,
+    Device, DirSink, Error, Extent, ExtentSink, FileKind, Filesystem, ReadAt, Result, Stat,
 };
 use limits::{
     DIR_CACHE_DIRS, DIR_CACHE_MAX_ENTRIES, MAX_FILE_SECTIONS, MAX_PATH_TABLE_LEN,
@@ -1027,13 +1027,7 @@ impl Filesystem for Iso9660Fs {
             let end = file_pos + len;
             if len > 0 && from < end {
                 let skip = from.saturating_sub(file_pos);
-                let e = Extent {
-                    file_offset: file_pos + skip,
-                    length: len - skip,
-                    kind: ExtentKind::Data,
-                    device: 0,
-                    device_offset: dev_off + skip,
-                };
+                let e = Extent::data(file_pos + skip, len - skip, dev_off + skip);
                 if !sink.push(e) {
                     return Ok(());
                 }
@@ -1155,18 +1149,5 @@ pub mod fuzzing {
             i += 1;
         }
         Ok(out)
-    }
-}
-
-/// Offers `[from, size)` as one Opaque extent (data the core must `read`).
-fn opaque_tail(from: u64, size: u64, sink: &mut dyn ExtentSink) {
-    if from < size {
-        sink.push(Extent {
-            file_offset: from,
-            length: size - from,
-            kind: ExtentKind::Opaque,
-            device: 0,
-            device_offset: 0,
-        });
     }
 }

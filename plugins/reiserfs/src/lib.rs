@@ -26,9 +26,9 @@ mod superblock;
 mod tree;
 
 use fsimage_abi::raw::RawMagic;
+use fsimage_abi::sdk::Coalesce;
 use fsimage_abi::{
-    Device, DirSink, Error, Extent, ExtentKind, ExtentSink, FileKind, Filesystem, ReadAt, Result,
-    Stat,
+    Device, DirSink, Error, Extent, ExtentSink, FileKind, Filesystem, ReadAt, Result, Stat,
 };
 use inode::Inode;
 use key::{Key, TYPE_ANY, TYPE_DIRECT, TYPE_DIRENTRY, TYPE_INDIRECT, TYPE_STAT_DATA};
@@ -380,43 +380,6 @@ impl ReiserFs {
     }
 }
 
-/// Merges neighbouring extents of one kind (Data only when contiguous on
-/// the device) before they reach the sink.
-struct Coalesce<'a> {
-    sink: &'a mut dyn ExtentSink,
-    pending: Option<Extent>,
-    full: bool,
-}
-
-impl Coalesce<'_> {
-    fn push(&mut self, e: Extent) -> bool {
-        if let Some(p) = &mut self.pending {
-            let joins = p.kind == e.kind
-                && p.file_offset + p.length == e.file_offset
-                && (e.kind != ExtentKind::Data || p.device_offset + p.length == e.device_offset);
-            if joins {
-                p.length += e.length;
-                return true;
-            }
-            let p = *p;
-            if !self.sink.push(p) {
-                self.full = true;
-                return false;
-            }
-        }
-        self.pending = Some(e);
-        true
-    }
-
-    fn finish(mut self) {
-        if !self.full
-            && let Some(p) = self.pending.take()
-        {
-            self.sink.push(p);
-        }
-    }
-}
-
 impl Filesystem for ReiserFs {
     const NAME: &'static CStr = c"reiserfs";
 
@@ -534,23 +497,12 @@ impl Filesystem for ReiserFs {
             FileKind::File | FileKind::Symlink => {}
             _ => return Ok(()),
         }
-        let mut out = Coalesce {
-            sink,
-            pending: None,
-            full: false,
-        };
+        let mut out = Coalesce::new(sink);
         self.pieces(&ino, from, ino.size, &mut |at, len, piece| {
-            let (kind, device_offset) = match piece {
-                Piece::Zero => (ExtentKind::Zero, 0),
-                Piece::Block(off) | Piece::Tail(_, Some(off)) => (ExtentKind::Data, off),
-                Piece::Tail(_, None) => (ExtentKind::Opaque, 0),
-            };
-            Ok(out.push(Extent {
-                file_offset: at,
-                length: len,
-                kind,
-                device: 0,
-                device_offset,
+            Ok(out.push(match piece {
+                Piece::Zero => Extent::zero(at, len),
+                Piece::Block(off) | Piece::Tail(_, Some(off)) => Extent::data(at, len, off),
+                Piece::Tail(_, None) => Extent::opaque(at, len),
             }))
         })?;
         out.finish();

@@ -18,8 +18,7 @@ mod volume;
 
 use fsimage_abi::raw::RawMagic;
 use fsimage_abi::{
-    Device, DirSink, Error, Extent, ExtentKind, ExtentSink, FileKind, Filesystem, ReadAt, Result,
-    Stat,
+    Device, DirSink, Error, Extent, ExtentSink, FileKind, Filesystem, ReadAt, Result, Stat,
 };
 use inode::Inode;
 use limits::MAX_SYMLINK;
@@ -223,13 +222,7 @@ impl Filesystem for UfsFs {
             return Ok(());
         }
         if self.is_fast_symlink(&inode) {
-            sink.push(Extent {
-                file_offset: from,
-                length: size - from,
-                kind: ExtentKind::Opaque,
-                device: 0,
-                device_offset: 0,
-            });
+            fsimage_abi::sdk::opaque_tail(from, size, sink);
             return Ok(());
         }
         let nblocks = self.span_blocks(&inode)?;
@@ -243,13 +236,7 @@ impl Filesystem for UfsFs {
                 return Ok(true);
             }
             let e = match run.addr {
-                None => Extent {
-                    file_offset: rs,
-                    length: re - rs,
-                    kind: ExtentKind::Zero,
-                    device: 0,
-                    device_offset: 0,
-                },
+                None => Extent::zero(rs, re - rs),
                 Some(a) => {
                     let what = || format!("inode {ino}: data block {}", rs / bs);
                     let base = vol.frag_range(a, re - run.lbn * bs, &what)?;
@@ -263,13 +250,7 @@ impl Filesystem for UfsFs {
                             what()
                         )));
                     }
-                    Extent {
-                        file_offset: rs,
-                        length: re - rs,
-                        kind: ExtentKind::Data,
-                        device: 0,
-                        device_offset: dev_off,
-                    }
+                    Extent::data(rs, re - rs, dev_off)
                 }
             };
             Ok(sink.push(e))

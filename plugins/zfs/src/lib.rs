@@ -28,8 +28,7 @@ mod znode;
 use dnode::{Dnode, Objset};
 use fsimage_abi::raw::RawMagic;
 use fsimage_abi::{
-    Device, DirSink, Error, Extent, ExtentKind, ExtentSink, FileKind, Filesystem, Result, Stat,
-    Timespec,
+    Device, DirSink, Error, ExtentSink, FileKind, Filesystem, Result, Stat, Timespec,
 };
 use limits::{DIR_CACHE_ENTRIES, MAX_DATASET_DEPTH, MAX_SYMLINK, MAX_UBERBLOCK_TRIES};
 use ondisk::{dsl_dataset_phys_t, dsl_dir_phys_t};
@@ -562,15 +561,7 @@ impl Filesystem for ZfsFs {
             FileKind::File | FileKind::Symlink => {}
             _ => return Ok(()),
         }
-        if from < a.size {
-            sink.push(Extent {
-                file_offset: from,
-                length: a.size - from,
-                kind: ExtentKind::Opaque,
-                device: 0,
-                device_offset: 0,
-            });
-        }
+        fsimage_abi::sdk::opaque_tail(from, a.size, sink);
         Ok(())
     }
 
