@@ -452,14 +452,6 @@ fn check_fsicat(img: &Path, offset: u64, manifest_name: &str, valgrind: bool) {
     assert!(rest.is_empty(), "{} extra bytes", rest.len());
 }
 
-fn sha_of(manifest_name: &str, path: &str) -> String {
-    manifest(manifest_name)
-        .into_iter()
-        .find(|e| e.path == path)
-        .and_then(|e| e.sha256)
-        .unwrap_or_else(|| panic!("{path} not in {manifest_name}"))
-}
-
 /// The kernel and ramdisk of a fixture tree (`/boot/vmlinuz-N`,
 /// `/boot/initrd-N.img`; N is the tree's seed).
 fn boot_files(manifest_name: &str) -> (String, String) {
@@ -493,7 +485,11 @@ fn check_pygrub(img: &Path, offset: u64, manifest_name: &str, valgrind: bool) {
         ("ramdisk", ramdisk.as_str()),
     ] {
         let data = std::fs::read(out_dir.join(file)).expect("output file");
-        assert_eq!(sha256_hex(&data), sha_of(manifest_name, path), "{path}");
+        assert_eq!(
+            sha256_hex(&data),
+            fsimage_testkit::manifest_sha(manifest_name, path),
+            "{path}"
+        );
     }
 }
 
@@ -525,11 +521,15 @@ fn check_pygrub_zfs_root_pool(valgrind: bool) {
         ("ramdisk", bootfs, ramdisk),
     ] {
         let data = std::fs::read(out_dir.join(file)).expect("output file");
-        assert_eq!(sha256_hex(&data), sha_of(manifest_name, path), "{path}");
+        assert_eq!(
+            sha256_hex(&data),
+            fsimage_testkit::manifest_sha(manifest_name, path),
+            "{path}"
+        );
     }
     assert_ne!(
-        sha_of(rootds, "/boot/grub/menu.lst"),
-        sha_of(bootfs, "/boot/grub/menu.lst")
+        fsimage_testkit::manifest_sha(rootds, "/boot/grub/menu.lst"),
+        fsimage_testkit::manifest_sha(bootfs, "/boot/grub/menu.lst")
     );
 }
 
@@ -679,7 +679,7 @@ fn gpt_partition_by_offset() {
 fn symlinks_from_c() {
     have_ext2_plugin();
     let img = image("ext/ext4-symlinks");
-    let want = sha_of("ext/ext4-symlinks", "/etc/hostname");
+    let want = fsimage_testkit::manifest_sha("ext/ext4-symlinks", "/etc/hostname");
     for link in ["/abs", "/chain0", "/chain23"] {
         let out = ok(cmd(example("fsicat"), false).arg(&img).arg(link));
         assert_eq!(sha256_hex(&out.stdout), want, "{link}");
@@ -704,7 +704,7 @@ fn names_with_spaces() {
         .arg("/names/with space"));
     assert_eq!(
         sha256_hex(&out.stdout),
-        sha_of("ext/ext4", "/names/with space")
+        fsimage_testkit::manifest_sha("ext/ext4", "/names/with space")
     );
 }
 
@@ -822,7 +822,10 @@ fn binary_built_against_xens_library_loads_ours() {
         .arg(&out_dir)
         .arg(&kernel));
     let data = std::fs::read(out_dir.join("kernel")).unwrap();
-    assert_eq!(sha256_hex(&data), sha_of("ext/ext4", &kernel));
+    assert_eq!(
+        sha256_hex(&data),
+        fsimage_testkit::manifest_sha("ext/ext4", &kernel)
+    );
 }
 
 /// `libfsimage.a`: a statically linked program reads the fixture too
@@ -855,7 +858,10 @@ fn static_library_links_and_reads() {
         .env("FSIMAGE_PLUGIN_DIR", target_dir())
         .arg(&img)
         .arg("/etc/hostname"));
-    assert_eq!(sha256_hex(&out.stdout), sha_of("ext/ext4", "/etc/hostname"));
+    assert_eq!(
+        sha256_hex(&out.stdout),
+        fsimage_testkit::manifest_sha("ext/ext4", "/etc/hostname")
+    );
 }
 
 /// `scripts/install.sh` (on the debug build, to spare a release build here)
@@ -931,7 +937,10 @@ fn install_script_lays_out_a_usable_prefix() {
                 .env_remove("FSIMAGE_WORKER")
                 .arg(&img)
                 .arg("/etc/hostname"));
-            assert_eq!(sha256_hex(&out.stdout), sha_of("ext/ext4", "/etc/hostname"));
+            assert_eq!(
+                sha256_hex(&out.stdout),
+                fsimage_testkit::manifest_sha("ext/ext4", "/etc/hostname")
+            );
             // Xen's name links the same library.
             let xen = ok(Command::new("pkg-config")
                 .env("PKG_CONFIG_PATH", lib.join("pkgconfig"))

@@ -15,7 +15,7 @@ use fsimage::capi::{
     fsi_close_file, fsi_close_fsimage, fsi_file_exists, fsi_file_t, fsi_fs_bootstring,
     fsi_last_error, fsi_open_file, fsi_open_fsimage, fsi_open_image, fsi_pread_file, fsi_t,
 };
-use fsimage_testkit::{image, manifest, sha256_hex, workspace_root};
+use fsimage_testkit::{image, sha256_hex, workspace_root};
 use std::ffi::{CStr, CString, c_void};
 use std::path::Path;
 
@@ -25,14 +25,6 @@ const MENU: &str = "/boot/grub/menu.lst";
 const KERNEL: &str = "/platform/i86xpv/kernel/amd64/unix";
 const ARCHIVE: &str = "/platform/i86pc/amd64/boot_archive";
 const BOOTSIGN: &str = "/boot/grub/bootsign/pool_rpool";
-
-fn sha_of(manifest_name: &str, path: &str) -> String {
-    manifest(manifest_name)
-        .into_iter()
-        .find(|e| e.path == path)
-        .and_then(|e| e.sha256)
-        .unwrap_or_else(|| panic!("{path} not in {manifest_name}"))
-}
 
 fn errno() -> i32 {
     std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
@@ -148,8 +140,8 @@ impl Img {
 /// What pygrub sees on the OpenSolaris-style pool with the bootfs chosen
 /// (by default or by name).
 fn check_osol_bootfs(img: &Img) {
-    let root_menu = sha_of(OSOL_ROOT, MENU);
-    let be_menu = sha_of(OSOL, MENU);
+    let root_menu = fsimage_testkit::manifest_sha(OSOL_ROOT, MENU);
+    let be_menu = fsimage_testkit::manifest_sha(OSOL, MENU);
     assert_ne!(root_menu, be_menu, "the fixture's two menus must differ");
     assert!(img.exists(MENU));
     assert_eq!(img.sha(MENU), root_menu, "menu.lst from the root dataset");
@@ -160,14 +152,23 @@ fn check_osol_bootfs(img: &Img) {
     );
     assert_eq!(
         img.sha(KERNEL),
-        sha_of(OSOL, KERNEL),
+        fsimage_testkit::manifest_sha(OSOL, KERNEL),
         "kernel from the bootfs"
     );
-    assert_eq!(img.sha(ARCHIVE), sha_of(OSOL, ARCHIVE));
-    assert_eq!(img.sha("/etc/release"), sha_of(OSOL, "/etc/release"));
+    assert_eq!(
+        img.sha(ARCHIVE),
+        fsimage_testkit::manifest_sha(OSOL, ARCHIVE)
+    );
+    assert_eq!(
+        img.sha("/etc/release"),
+        fsimage_testkit::manifest_sha(OSOL, "/etc/release")
+    );
     // The bootsign is only in the root dataset.
     assert!(img.exists(BOOTSIGN));
-    assert_eq!(img.sha(BOOTSIGN), sha_of(OSOL_ROOT, BOOTSIGN));
+    assert_eq!(
+        img.sha(BOOTSIGN),
+        fsimage_testkit::manifest_sha(OSOL_ROOT, BOOTSIGN)
+    );
     // A root-dataset file that is not a top-dataset name stays invisible.
     assert!(!img.exists("/boot/grub/root-only.txt"));
     assert_eq!(errno(), libc::ENOENT);
@@ -216,10 +217,13 @@ fn osol_pool_through_fsi_open_image() {
 #[test]
 fn osol_pool_root_dataset_chosen() {
     let img = Img::open(&image(OSOL), Some("rpool"));
-    assert_eq!(img.sha(MENU), sha_of(OSOL_ROOT, MENU));
+    assert_eq!(
+        img.sha(MENU),
+        fsimage_testkit::manifest_sha(OSOL_ROOT, MENU)
+    );
     assert_eq!(
         img.sha("/boot/grub/root-only.txt"),
-        sha_of(OSOL_ROOT, "/boot/grub/root-only.txt")
+        fsimage_testkit::manifest_sha(OSOL_ROOT, "/boot/grub/root-only.txt")
     );
     assert_eq!(img.read(KERNEL), Err(libc::ENOENT));
     let id = zdb_id(OSOL, "rpool");
@@ -236,8 +240,11 @@ fn empty_root_dataset_falls_back_to_bootfs() {
     let name = "zfs/fuse-v14-rpool";
     let img = Img::open(&image(name), None);
     assert!(img.exists(MENU));
-    assert_eq!(img.sha(MENU), sha_of(name, MENU));
-    assert_eq!(img.sha("/etc/hostname"), sha_of(name, "/etc/hostname"));
+    assert_eq!(img.sha(MENU), fsimage_testkit::manifest_sha(name, MENU));
+    assert_eq!(
+        img.sha("/etc/hostname"),
+        fsimage_testkit::manifest_sha(name, "/etc/hostname")
+    );
 }
 
 /// The Rust API reads exactly the chosen dataset: the bootfs's own menu.
@@ -247,7 +254,10 @@ fn rust_api_reads_only_the_chosen_dataset() {
         .offset(0)
         .open(image(OSOL))
         .unwrap();
-    assert_eq!(sha256_hex(&fs.read(MENU).unwrap()), sha_of(OSOL, MENU));
+    assert_eq!(
+        sha256_hex(&fs.read(MENU).unwrap()),
+        fsimage_testkit::manifest_sha(OSOL, MENU)
+    );
     assert!(!fs.exists(BOOTSIGN));
 }
 
@@ -256,5 +266,5 @@ fn rust_api_reads_only_the_chosen_dataset() {
 fn other_filesystems_unchanged() {
     let name = "ext/ext4";
     let img = Img::open(&image(name), None);
-    assert_eq!(img.sha(MENU), sha_of(name, MENU));
+    assert_eq!(img.sha(MENU), fsimage_testkit::manifest_sha(name, MENU));
 }

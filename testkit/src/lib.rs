@@ -229,6 +229,15 @@ pub fn manifest(name: &str) -> Vec<Entry> {
     parse_manifest(&fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
 }
 
+/// The SHA-256 a committed fixture's manifest gives for the file `path`.
+pub fn manifest_sha(name: &str, path: &str) -> String {
+    manifest(name)
+        .into_iter()
+        .find(|e| e.path == path && e.kind == EntryKind::File)
+        .and_then(|e| e.sha256)
+        .unwrap_or_else(|| panic!("{path} is not a file of {name}"))
+}
+
 /// A manifest from `../shared/fixtures`, if present.
 pub fn shared_manifest(name: &str) -> Option<Vec<Entry>> {
     let p = shared_fixtures_dir()?.join(format!("{name}.manifest"));

@@ -3,21 +3,12 @@
 //! fixture, the mirror as two images (`add_image`), a dataset chosen by
 //! options, and the boot string. Needs `cargo build --workspace` first.
 
-use fsimage_testkit::{EntryKind, manifest, sha256_hex};
-
-/// The manifest's digest of `path`.
-fn sha(manifest_name: &str, path: &str) -> String {
-    manifest(manifest_name)
-        .into_iter()
-        .find(|e| e.path == path && e.kind == EntryKind::File)
-        .and_then(|e| e.sha256)
-        .unwrap_or_else(|| panic!("{manifest_name} lists {path}"))
-}
+use fsimage_testkit::{manifest, manifest_sha, sha256_hex};
 
 fn check(fs: &fsimage::Filesystem, m: &str) {
     assert_eq!(fs.fs_type(), "zfs", "{m}");
     let host = fs.read("/etc/hostname").unwrap();
-    assert_eq!(sha256_hex(&host), sha(m, "/etc/hostname"), "{m}");
+    assert_eq!(sha256_hex(&host), manifest_sha(m, "/etc/hostname"), "{m}");
     // A kernel (many blocks) through the symlink that points at it.
     let k = fs.read("/etc/kernel-link").unwrap();
     let target = manifest(m)
@@ -27,7 +18,7 @@ fn check(fs: &fsimage::Filesystem, m: &str) {
         .unwrap();
     let kpath = format!("/etc/{target}");
     let kname = format!("/boot/{}", target.rsplit('/').next().unwrap());
-    assert_eq!(sha256_hex(&k), sha(m, &kname), "{m}: {kpath}");
+    assert_eq!(sha256_hex(&k), manifest_sha(m, &kname), "{m}: {kpath}");
 }
 
 #[test]
