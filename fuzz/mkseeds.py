@@ -22,20 +22,9 @@ OUT = os.path.join(ROOT, "fuzz", "seeds")
 S = 512
 
 
-def load(name):
-    with tempfile.TemporaryDirectory() as d:
-        dst = os.path.join(d, "x.img")
-        subprocess.run(
-            ["zstd", "-q", "-d", "--sparse", "-f", os.path.join(FIX, name + ".img.zst"), "-o", dst],
-            check=True,
-        )
-        with open(dst, "rb") as f:
-            return f.read()
-
-
-def load_head(name, n):
-    """The first n bytes of a fixture image and its full size (the
-    iso-multiextent image is 4 GiB of zeros: not read whole)."""
+def load_head(name, n=None):
+    """The first n bytes (all, if n is None) of a fixture image and its
+    full size (the iso-multiextent image is 4 GiB of zeros: not read whole)."""
     with tempfile.TemporaryDirectory() as d:
         dst = os.path.join(d, "x.img")
         subprocess.run(
@@ -44,6 +33,10 @@ def load_head(name, n):
         )
         with open(dst, "rb") as f:
             return f.read(n), os.path.getsize(dst)
+
+
+def load(name):
+    return load_head(name)[0]
 
 
 def sparse(size, chunks, flags=0):
