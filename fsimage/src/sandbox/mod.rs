@@ -291,11 +291,13 @@ impl Runner {
         let session = Session {
             cfg: cfg.clone(),
             exe,
-            pre: Mutex::new(pre),
             plugins,
-            wanted: Mutex::new(wanted),
-            current: Mutex::new(None),
-            spawns: Mutex::new(0),
+            workers: Mutex::new(Workers {
+                pre,
+                wanted,
+                current: None,
+                spawns: 0,
+            }),
             probes: Mutex::new(Vec::new()),
         };
         if let Some(i) = first {
@@ -341,17 +343,23 @@ impl Runner {
 pub(crate) struct Session {
     cfg: Config,
     exe: PathBuf,
-    /// A started worker waiting for its plugins, used by the first spawn.
-    pre: Mutex<Option<Starting>>,
     plugins: Vec<Arc<Plugin>>,
-    /// Which of `plugins` a new worker loads.
-    wanted: Mutex<Vec<bool>>,
-    current: Mutex<Option<Arc<Worker>>>,
-    spawns: Mutex<u32>,
+    workers: Mutex<Workers>,
     /// Probe answers so far: the root choice and the mount probe the same
     /// window, and each probe costs round trips. Holding the devices keeps
     /// their addresses from being reused while compared.
     probes: Mutex<Vec<ProbeMemo>>,
+}
+
+/// Which worker serves a session, and what the next one loads.
+struct Workers {
+    /// A started worker waiting for its plugins, used by the first spawn.
+    pre: Option<Starting>,
+    /// Which of the session's plugins a new worker loads.
+    wanted: Vec<bool>,
+    current: Option<Arc<Worker>>,
+    /// Workers started so far (at most [`MAX_SPAWNS`]).
+    spawns: u32,
 }
 
 /// One remembered probe: plugin index, devices, answer.
@@ -373,42 +381,38 @@ impl Session {
             .plugins
             .get(idx)
             .ok_or_else(|| AbiError::invalid("plugin not in the sandbox"))?;
-        let mut cur = self.current.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(w) = cur.as_ref().filter(|w| !w.has_failed())
-            && let Some(local) = w.index_of(plugin.name())
+        let mut w = self.workers.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(cur) = w.current.as_ref().filter(|c| !c.has_failed())
+            && let Some(local) = cur.index_of(plugin.name())
         {
-            return Ok((w.clone(), local));
+            return Ok((cur.clone(), local));
         }
-        *cur = None;
-        let mut spawns = self.spawns.lock().unwrap_or_else(|p| p.into_inner());
-        if *spawns >= MAX_SPAWNS {
+        w.current = None;
+        if w.spawns >= MAX_SPAWNS {
             return Err(AbiError::Io(format!(
                 "sandbox: {MAX_SPAWNS} workers failed for this image; giving up"
             )));
         }
-        *spawns += 1;
-        let load: Vec<Arc<Plugin>> = {
-            let mut wanted = self.wanted.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(w) = wanted.get_mut(idx) {
-                *w = true;
-            }
-            self.plugins
-                .iter()
-                .zip(wanted.iter())
-                .filter(|(_, w)| **w)
-                .map(|(p, _)| p.clone())
-                .collect()
-        };
-        let pre = self.pre.lock().unwrap_or_else(|p| p.into_inner()).take();
-        let w = Arc::new(match pre {
+        w.spawns += 1;
+        if let Some(x) = w.wanted.get_mut(idx) {
+            *x = true;
+        }
+        let load: Vec<Arc<Plugin>> = self
+            .plugins
+            .iter()
+            .zip(&w.wanted)
+            .filter(|(_, x)| **x)
+            .map(|(p, _)| p.clone())
+            .collect();
+        let worker = Arc::new(match w.pre.take() {
             Some(s) => s.load(&load, &self.cfg)?,
             None => Worker::spawn(&self.exe, &load, &self.cfg)?,
         });
-        let local = w
+        let local = worker
             .index_of(plugin.name())
             .ok_or_else(|| AbiError::invalid("plugin not in the sandbox"))?;
-        *cur = Some(w.clone());
-        Ok((w, local))
+        w.current = Some(worker.clone());
+        Ok((worker, local))
     }
 
     fn index(&self, plugin: &Plugin) -> AbiResult<usize> {
@@ -676,21 +680,21 @@ mod tests {
         let Runner::Sandbox(s) = &runner else {
             panic!("not sandboxed")
         };
-        assert!(s.current.lock().unwrap().is_none());
+        assert!(s.workers.lock().unwrap().current.is_none());
         let (ext2, iso) = (reg.get("ext2").unwrap(), reg.get("iso9660").unwrap());
         let ext = [dev("ext/ext2-1k")];
         let cd = [dev("iso9660/iso-l1")];
         // ISO 9660's magic is not on the ext image: answered without a worker.
         assert_eq!(runner.probe(&iso, &ext).unwrap(), 0);
-        assert!(s.current.lock().unwrap().is_none());
+        assert!(s.workers.lock().unwrap().current.is_none());
         assert!(runner.probe(&ext2, &ext).unwrap() > 0);
-        let first = s.current.lock().unwrap().clone().unwrap();
+        let first = s.workers.lock().unwrap().current.clone().unwrap();
         assert_eq!(first.index_of("iso9660"), None);
         // Now ISO 9660 is wanted: a new worker with both.
         assert!(runner.probe(&iso, &cd).unwrap() > 0);
-        let second = s.current.lock().unwrap().clone().unwrap();
+        let second = s.workers.lock().unwrap().current.clone().unwrap();
         assert!(!Arc::ptr_eq(&first, &second));
         assert!(second.index_of("ext2").is_some() && second.index_of("iso9660").is_some());
-        assert_eq!(*s.spawns.lock().unwrap(), 2);
+        assert_eq!(s.workers.lock().unwrap().spawns, 2);
     }
 }
