@@ -484,7 +484,10 @@ const META_NAME: usize = 255;
 /// them a lot (each costs a round trip). Bounded: cleared when full.
 #[derive(Default)]
 struct MetaCache {
-    lookups: std::collections::HashMap<(u64, Vec<u8>), u64>,
+    /// Per directory, name to id (keyed so a hit needs no owned key).
+    lookups: std::collections::HashMap<u64, std::collections::HashMap<Vec<u8>, u64>>,
+    /// Names held in `lookups`.
+    names: usize,
     stats: std::collections::HashMap<u64, Stat>,
 }
 
@@ -546,8 +549,7 @@ impl Mount for SandboxMount {
         if name.len() > 65536 {
             return Err(AbiError::limit("name longer than 64 KiB"));
         }
-        let key = (dir, name.to_vec());
-        if let Some(&id) = self.meta().lookups.get(&key) {
+        if let Some(&id) = self.meta().lookups.get(&dir).and_then(|d| d.get(name)) {
             return Ok(id);
         }
         let req = Request::Lookup {
@@ -567,10 +569,18 @@ impl Mount for SandboxMount {
             c.stats.insert(id, st);
         }
         if name.len() <= META_NAME {
-            if c.lookups.len() >= META_CACHE {
+            if c.names >= META_CACHE {
                 c.lookups.clear();
+                c.names = 0;
             }
-            c.lookups.insert(key, id);
+            if c.lookups
+                .entry(dir)
+                .or_default()
+                .insert(name.to_vec(), id)
+                .is_none()
+            {
+                c.names += 1;
+            }
         }
         Ok(id)
     }
