@@ -276,14 +276,17 @@ fn leaf_blocks(z: &dyn ZapSource, b0: &[u8], hdr: &zap_phys_t) -> Result<BTreeSe
     Ok(set)
 }
 
-/// Reads a chain of array chunks holding `len` bytes.
+/// Reads a chain of array chunks holding `len` bytes. Each chunk of a leaf
+/// belongs to one chain: `used` marks those taken, so chains that loop or
+/// share chunks (which would let one small leaf decode to gigabytes) fail.
 fn read_array(
     leaf: &[u8],
     chunks_at: usize,
-    nchunks: usize,
+    used: &mut [bool],
     first: u16,
     len: usize,
 ) -> Result<Vec<u8>> {
+    let nchunks = used.len();
     let mut out = Vec::with_capacity(len.min(ZAP_MAX_VALUE));
     let mut c = first;
     let mut hops = 0usize;
@@ -292,6 +295,11 @@ fn read_array(
         if c == CHAIN_END || usize::from(c) >= nchunks || hops > ZAP_MAX_ARRAY_CHUNKS {
             return Err(Error::corrupt(format!(
                 "ZAP leaf: array chain at chunk {c} ends before {len} bytes"
+            )));
+        }
+        if std::mem::replace(&mut used[usize::from(c)], true) {
+            return Err(Error::corrupt(format!(
+                "ZAP leaf: array chunk {c} is in a chain twice"
             )));
         }
         let at = chunks_at + usize::from(c) * CHUNK_SIZE;
@@ -363,6 +371,7 @@ fn fat(
             )));
         }
         let start = if blk == from_leaf { from_chunk } else { 0 };
+        let mut used = vec![false; nchunks];
         for c in start..nchunks {
             let at = chunks_at + c * CHUNK_SIZE;
             let Ok((e, _)) = zap_leaf_entry::read_from_prefix(&leaf[at..]) else {
@@ -397,11 +406,12 @@ fn fat(
                     "ZAP entry value of {vlen} bytes > {ZAP_MAX_VALUE}"
                 )));
             }
-            let mut name = read_array(&leaf, chunks_at, nchunks, e.le_name_chunk.get(), name_len)?;
+            let mut name =
+                read_array(&leaf, chunks_at, &mut used, e.le_name_chunk.get(), name_len)?;
             if !u64_keys && name.last() == Some(&0) {
                 name.pop();
             }
-            let value = read_array(&leaf, chunks_at, nchunks, e.le_value_chunk.get(), vlen)?;
+            let value = read_array(&leaf, chunks_at, &mut used, e.le_value_chunk.get(), vlen)?;
             let pos = (blk << POS_CHUNK_BITS) | c as u64;
             if !f(
                 pos,
