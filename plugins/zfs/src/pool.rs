@@ -204,18 +204,23 @@ fn find_leaf(tree: &NvList, guid: u64, depth: usize) -> Option<&NvList> {
         .find_map(|c| find_leaf(c, guid, depth + 1))
 }
 
+/// What a cached block is known by: its first DVA and birth, and also its
+/// properties and checksum, so a second pointer to the same place with
+/// another size, compression or checksum is read and verified on its own.
+type CacheKey = [u64; 8];
+
 #[derive(Default)]
 struct Cache {
-    map: HashMap<[u64; 3], Arc<Vec<u8>>>,
-    order: VecDeque<[u64; 3]>,
+    map: HashMap<CacheKey, Arc<Vec<u8>>>,
+    order: VecDeque<CacheKey>,
     bytes: usize,
 }
 
 impl Cache {
-    fn get(&self, k: &[u64; 3]) -> Option<Arc<Vec<u8>>> {
+    fn get(&self, k: &CacheKey) -> Option<Arc<Vec<u8>>> {
         self.map.get(k).cloned()
     }
-    fn put(&mut self, k: [u64; 3], v: Arc<Vec<u8>>) {
+    fn put(&mut self, k: CacheKey, v: Arc<Vec<u8>>) {
         if v.len() > CACHE_BYTES / 4 || self.map.contains_key(&k) {
             return;
         }
@@ -542,7 +547,9 @@ impl Pool {
                         }
                     }
                 }
-                sets.truncate(MAX_RAIDZ_TRIES);
+                // Each set may give two tries (from P and from Q): the limit
+                // counts tries.
+                let mut tried = 0usize;
                 for set in sets {
                     let mut tries: Vec<Vec<Vec<u8>>> = Vec::new();
                     match set.as_slice() {
@@ -572,6 +579,10 @@ impl Pool {
                         _ => {}
                     }
                     for d in tries {
+                        if tried >= MAX_RAIDZ_TRIES {
+                            return Err(last);
+                        }
+                        tried += 1;
                         match f(&assemble(&d)) {
                             Ok(t) => return Ok(t),
                             Err(e) => last = e,
@@ -630,7 +641,17 @@ impl Pool {
         let algo = Algo::from_bp(bp.checksum())?;
         let key = {
             let d = &bp.raw.blk_dva[0];
-            [d[0].get(), d[1].get(), bp.birth()]
+            let c = bp.cksum();
+            [
+                d[0].get(),
+                d[1].get(),
+                bp.birth(),
+                bp.raw.blk_prop.get(),
+                c[0],
+                c[1],
+                c[2],
+                c[3],
+            ]
         };
         if let Ok(c) = self.cache.lock()
             && let Some(v) = c.get(&key)
